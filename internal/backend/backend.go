@@ -6,7 +6,10 @@
 // (syscall.Errno, possibly wrapped) or the sentinel errors below, and returns
 // the attributes a protocol needs for its weak cache consistency data.
 //
-// Every method may be called concurrently from many goroutines.
+// Every method may be called concurrently from many goroutines. Every method
+// takes the caller's credentials, because the attributes it returns depend
+// on them: in owner mode, objects owned by the serving user are reported as
+// owned by the caller.
 package backend
 
 import (
@@ -221,7 +224,7 @@ type FS interface {
 	// every time the server starts.
 	WriteVerifier() [8]byte
 
-	GetAttr(ctx context.Context, h []byte) (Attr, error)
+	GetAttr(ctx context.Context, c *Cred, h []byte) (Attr, error)
 	// SetAttr changes attributes. If guard is non-nil, it fails with
 	// ErrNotSync unless the object's ctime equals *guard.
 	SetAttr(ctx context.Context, c *Cred, h []byte, sa SetAttr, guard *time.Time) (Wcc, error)
@@ -248,8 +251,8 @@ type FS interface {
 	Rename(ctx context.Context, c *Cred, fromDir []byte, fromName string, toDir []byte, toName string) (fromWcc, toWcc Wcc, err error)
 	Link(ctx context.Context, c *Cred, h []byte, dir []byte, name string) (attr *Attr, dirWcc Wcc, err error)
 	ReadDir(ctx context.Context, c *Cred, dir []byte, args ReadDirArgs) (ReadDirResult, error)
-	FSStat(ctx context.Context, h []byte) (FSStat, *Attr, error)
-	PathConf(ctx context.Context, h []byte) (PathConf, *Attr, error)
+	FSStat(ctx context.Context, c *Cred, h []byte) (FSStat, *Attr, error)
+	PathConf(ctx context.Context, c *Cred, h []byte) (PathConf, *Attr, error)
 	// Commit makes all data written to the file durable. An fsync error
 	// is returned as it is (EIO).
 	Commit(ctx context.Context, c *Cred, h []byte, off uint64, count uint32) (Wcc, error)
