@@ -1,0 +1,31 @@
+# Build, test and end-to-end targets. README.md describes each one.
+GO ?= go
+BIN := bin/burrow
+
+.PHONY: build test e2e e2e-deps fuzz bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/burrow
+
+# Unit tests, protocol tests against real temporary directories, and the
+# libnfs client tests (skipped with a message when libnfs-utils is missing).
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+# Boots Debian's kernel under QEMU and runs the end-to-end suite through the
+# Linux kernel NFS client. CASE=regex runs only the matching cases.
+e2e: build
+	./test/vm/e2e.sh
+
+# Installs the Debian packages that the QEMU harness needs.
+e2e-deps:
+	./test/vm/deps.sh
+
+# Runs every fuzz target for FUZZTIME each.
+FUZZTIME ?= 10s
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin
