@@ -19,15 +19,15 @@ import (
 
 // RPC program numbers and procedures used by the probe (RFC 1813).
 const (
-	ProgNFS     uint32 = 100003
-	ProgMount   uint32 = 100005
-	Version3    uint32 = 3
-	ProcNull    uint32 = 0
-	ProcExport  uint32 = 5
-	maxDirPath         = 1024 // MNTPATHLEN
-	maxName            = 255  // MNTNAMLEN
-	maxExports         = 1024 // our limit on list length; a server sends one export
-	maxGroups          = 1024 // our limit on groups per export
+	ProgNFS    uint32 = 100003
+	ProgMount  uint32 = 100005
+	Version3   uint32 = 3
+	ProcNull   uint32 = 0
+	ProcExport uint32 = 5
+	maxDirPath        = 1024 // MNTPATHLEN
+	maxName           = 255  // MNTNAMLEN
+	maxExports        = 1024 // our limit on list length; a server sends one export
+	maxGroups         = 1024 // our limit on groups per export
 )
 
 // DefaultTimeout bounds the whole probe when the caller's context has no
