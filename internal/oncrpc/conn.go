@@ -1,0 +1,346 @@
+package oncrpc
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/burrow-nfs/burrow/internal/xdr"
+)
+
+// readBufferSize is the size of each connection's read buffer. Small calls
+// (GETATTR, LOOKUP) arrive several to one read system call, while a large
+// WRITE bypasses the buffer and is read straight into its record.
+const readBufferSize = 64 << 10
+
+// conn is one client connection. Its reader goroutine (serve) decodes call
+// headers and sends rejections itself; each dispatched call runs on its own
+// goroutine and writes its reply under writeMu.
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	remote net.Addr
+	ctx    context.Context // canceled by close
+	cancel context.CancelFunc
+
+	inFlight chan struct{} // semaphore of size srv.maxInFlight
+	calls    sync.WaitGroup
+	nCalls   atomic.Uint64
+
+	writeMu  sync.Mutex
+	writeErr error // first write failure, guarded by writeMu
+
+	closed   atomic.Bool // set when the server closed nc on purpose
+	stopping atomic.Bool // set by Shutdown
+
+	lastName string // previous AUTH_SYS machine name; reader goroutine only
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &conn{
+		srv:      s,
+		nc:       nc,
+		remote:   nc.RemoteAddr(),
+		ctx:      ctx,
+		cancel:   cancel,
+		inFlight: make(chan struct{}, s.maxInFlight),
+	}
+}
+
+// serve reads calls until the connection fails or the server shuts down,
+// then waits for the calls in flight and closes the connection.
+func (c *conn) serve() {
+	defer c.srv.untrackConn(c)
+	log := c.srv.log
+	log.Info("RPC client connected", "remote", c.remote.String())
+
+	c.readLoop()
+	c.calls.Wait()
+	c.close()
+
+	log.Info("RPC client disconnected", "remote", c.remote.String(), "calls", c.nCalls.Load())
+}
+
+func (c *conn) readLoop() {
+	rr := NewRecordReader(bufio.NewReaderSize(c.nc, readBufferSize), c.srv.maxRecord)
+	for {
+		rec := getBuffer()
+		var err error
+		*rec, err = rr.ReadRecord((*rec)[:0])
+		if err != nil {
+			putBuffer(rec)
+			c.logReadError(err)
+			return
+		}
+		if !c.handleRecord(rec) {
+			return
+		}
+	}
+}
+
+func (c *conn) logReadError(err error) {
+	log := c.srv.log
+	switch {
+	case c.closed.Load():
+		// The server closed the connection and logged why.
+	case c.stopping.Load():
+		log.Debug("RPC connection stopped reading for shutdown", "remote", c.remote.String())
+	case errors.Is(err, io.EOF):
+		// The client closed the connection between records.
+	case errors.Is(err, ErrRecordTooLarge):
+		log.Warn("RPC record too large; closing connection", "remote", c.remote.String(), "error", err)
+	default:
+		log.Warn("reading RPC record failed; closing connection", "remote", c.remote.String(), "error", err)
+	}
+}
+
+// callState is the pooled per-call storage: the decoded call, the argument
+// decoder over the call record, and the reply encoder.
+type callState struct {
+	call Call
+	dec  callDecodeState
+	args xdr.Decoder
+	res  xdr.Encoder
+	rec  *[]byte // call record
+	out  *[]byte // reply buffer
+}
+
+var callStatePool = sync.Pool{New: func() any { return new(callState) }}
+
+func getCallState(rec *[]byte) *callState {
+	st := callStatePool.Get().(*callState)
+	st.rec = rec
+	st.args.Reset(*rec)
+	st.out = getBuffer()
+	st.res.Reset((*st.out)[:0])
+	return st
+}
+
+func putCallState(st *callState) {
+	putBuffer(st.rec)
+	*st.out = st.res.Bytes()
+	putBuffer(st.out)
+	st.res.Reset(nil)
+	st.args.Reset(nil)
+	st.call = Call{}
+	st.dec.sys = SysCred{}
+	st.rec, st.out = nil, nil
+	callStatePool.Put(st)
+}
+
+// startReply resets the reply to an empty record with room for its
+// record mark.
+func (st *callState) startReply() {
+	st.res.Truncate(0)
+	st.res.Uint32(0) // record mark, filled in by send
+}
+
+// handleRecord decodes the call header in rec and either answers the call
+// with a rejection or starts its handler. It returns false if the
+// connection must be closed.
+func (c *conn) handleRecord(rec *[]byte) bool {
+	start := time.Now()
+	st := getCallState(rec)
+	call := &st.call
+	call.Remote = c.remote
+	verdict, authStat, err := decodeCallHeader(&st.args, call, &st.dec, &c.lastName)
+
+	switch verdict {
+	case headerUnanswerable:
+		c.srv.log.Warn("invalid RPC message; closing connection", "remote", c.remote.String(),
+			"xid", call.XID, "bytes", len(*rec), "error", err)
+		putCallState(st)
+		c.close()
+		return false
+	case headerRPCMismatch:
+		st.startReply()
+		appendRPCMismatch(&st.res, call.XID)
+		c.reject(st, "", "", start, &RejectedError{Stat: RPCMismatch, Low: rpcVersion, High: rpcVersion}, err)
+		return true
+	case headerAuthError:
+		st.startReply()
+		appendAuthError(&st.res, call.XID, authStat)
+		c.reject(st, "", "", start, &RejectedError{Stat: AuthError, AuthStat: authStat}, err)
+		return true
+	}
+
+	table := c.srv.programs.Load()
+	prog, ok := table.versions[uint64(call.Prog)<<32|uint64(call.Vers)]
+	if !ok {
+		st.startReply()
+		r, known := table.ranges[call.Prog]
+		if !known {
+			appendAcceptedHeader(&st.res, call.XID, ProgUnavail)
+			c.reject(st, "", "", start, &AcceptError{Stat: ProgUnavail}, nil)
+			return true
+		}
+		appendAcceptedHeader(&st.res, call.XID, ProgMismatch)
+		st.res.Uint32(r.low)
+		st.res.Uint32(r.high)
+		c.reject(st, "", "", start, &AcceptError{Stat: ProgMismatch, Low: r.low, High: r.high}, nil)
+		return true
+	}
+	if uint64(call.Proc) >= uint64(len(prog.Procs)) || prog.Procs[call.Proc].Handler == nil {
+		st.startReply()
+		appendAcceptedHeader(&st.res, call.XID, ProcUnavail)
+		procName := ""
+		if uint64(call.Proc) < uint64(len(prog.Procs)) {
+			procName = prog.Procs[call.Proc].Name
+		}
+		c.reject(st, prog.Name, procName, start, &AcceptError{Stat: ProcUnavail}, nil)
+		return true
+	}
+
+	c.inFlight <- struct{}{}
+	c.calls.Add(1)
+	go c.runCall(st, prog, &prog.Procs[call.Proc], start)
+	return true
+}
+
+// reject sends the rejection already encoded in st and records the call.
+// cause, if not nil, is the decoding error behind the rejection.
+func (c *conn) reject(st *callState, progName, procName string, start time.Time, rejection, cause error) {
+	c.send(st.res.Bytes())
+	if cause != nil {
+		rejection = errors.Join(rejection, cause)
+	}
+	c.finishCall(&st.call, progName, procName, start, rejection)
+	putCallState(st)
+}
+
+// runCall runs one procedure handler on its own goroutine and sends its
+// reply. A panic in the handler is logged with its stack and closes the
+// connection, because the handler may have left shared state inconsistent
+// and the client gets no reply for the call anyway.
+func (c *conn) runCall(st *callState, prog *Program, proc *Procedure, start time.Time) {
+	defer func() {
+		<-c.inFlight
+		c.calls.Done()
+	}()
+	defer func() {
+		if v := recover(); v != nil {
+			c.srv.log.Error("RPC handler panicked; closing connection",
+				"remote", c.remote.String(), "xid", st.call.XID,
+				"program", prog.Name, "procedure", proc.Name,
+				"panic", v, "stack", string(debug.Stack()))
+			c.finishCall(&st.call, prog.Name, proc.Name, start, errHandlerPanicked)
+			c.close()
+			// st is not returned to the pool: goroutines started by the
+			// handler may still refer to its buffers.
+		}
+	}()
+
+	st.startReply()
+	appendAcceptedHeader(&st.res, st.call.XID, Success)
+	err := proc.Handler(c.ctx, &st.call, &st.args, &st.res)
+	if err != nil {
+		c.encodeHandlerError(st, prog, proc, err)
+	}
+	if st.res.Len()-recordMarkSize > maxFragmentSize {
+		err = errReplyTooLarge
+		c.srv.log.Error("RPC reply too large; replied SYSTEM_ERR", "remote", c.remote.String(),
+			"xid", st.call.XID, "program", prog.Name, "procedure", proc.Name, "bytes", st.res.Len())
+		st.startReply()
+		appendAcceptedHeader(&st.res, st.call.XID, SystemErr)
+	}
+	c.send(st.res.Bytes())
+	c.finishCall(&st.call, prog.Name, proc.Name, start, err)
+	putCallState(st)
+}
+
+var (
+	errHandlerPanicked = errors.New("oncrpc: handler panicked")
+	errReplyTooLarge   = errors.New("oncrpc: reply exceeds the record fragment limit")
+)
+
+// encodeHandlerError replaces a partial result with the reply for a
+// handler's error.
+func (c *conn) encodeHandlerError(st *callState, prog *Program, proc *Procedure, err error) {
+	st.startReply()
+	switch {
+	case errors.Is(err, ErrGarbageArgs):
+		appendAcceptedHeader(&st.res, st.call.XID, GarbageArgs)
+	case errors.Is(err, ErrAuthTooWeak):
+		appendAuthError(&st.res, st.call.XID, AuthTooWeak)
+	default:
+		c.srv.log.Error("RPC procedure failed; replied SYSTEM_ERR", "remote", c.remote.String(),
+			"xid", st.call.XID, "program", prog.Name, "procedure", proc.Name, "error", err)
+		appendAcceptedHeader(&st.res, st.call.XID, SystemErr)
+	}
+}
+
+// send writes one reply record. msg starts with four reserved bytes for
+// the record mark. After the first write failure the connection is closed
+// and later replies are dropped.
+func (c *conn) send(msg []byte) {
+	putRecordMark(msg)
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.writeErr != nil {
+		return
+	}
+	if _, err := c.nc.Write(msg); err != nil {
+		c.writeErr = err
+		if !c.closed.Load() {
+			c.srv.log.Warn("writing RPC reply failed; closing connection", "remote", c.remote.String(), "error", err)
+		}
+		c.close()
+	}
+}
+
+// finishCall counts an answered call, logs it at debug level and passes
+// it to the observer.
+func (c *conn) finishCall(call *Call, progName, procName string, start time.Time, err error) {
+	c.nCalls.Add(1)
+	log := c.srv.log
+	debugOn := log.Enabled(c.ctx, slog.LevelDebug)
+	if c.srv.observer == nil && !debugOn {
+		return
+	}
+	d := time.Since(start)
+	if debugOn {
+		log.LogAttrs(c.ctx, slog.LevelDebug, "RPC call",
+			slog.String("remote", c.remote.String()),
+			slog.Uint64("xid", uint64(call.XID)),
+			slog.Uint64("prog", uint64(call.Prog)),
+			slog.Uint64("vers", uint64(call.Vers)),
+			slog.Uint64("proc", uint64(call.Proc)),
+			slog.String("program", progName),
+			slog.String("procedure", procName),
+			slog.Duration("duration", d),
+			slog.Any("error", err))
+	}
+	if c.srv.observer != nil {
+		c.srv.observer(CallInfo{
+			Prog: call.Prog, Vers: call.Vers, Proc: call.Proc,
+			Program: progName, Procedure: procName,
+			Duration: d, Err: err,
+		})
+	}
+}
+
+// close closes the socket once and cancels the context of the calls in
+// flight, whose replies can no longer be sent. The reader then fails and
+// serve finishes.
+func (c *conn) close() {
+	if c.closed.CompareAndSwap(false, true) {
+		c.cancel()
+		c.nc.Close()
+	}
+}
+
+// stopReading makes the reader stop at its next read without dropping
+// calls in flight, whose replies are still written.
+func (c *conn) stopReading() {
+	c.stopping.Store(true)
+	c.nc.SetReadDeadline(time.Now())
+}
+

@@ -1,0 +1,43 @@
+// Package oncrpc implements ONC RPC version 2 (RFC 5531) over TCP: record
+// marking, a server that dispatches calls to registered programs, and a
+// client for tests, benchmarks and the host helper.
+//
+// # Server
+//
+// A Server serves any number of programs and versions on one listener.
+// Each connection has one reader goroutine that reads records, decodes
+// call headers and sends rejections (RPC_MISMATCH, AUTH_ERROR,
+// PROG_UNAVAIL, PROG_MISMATCH, PROC_UNAVAIL) itself. Every accepted call
+// runs its Handler on a new goroutine, so a slow call does not delay a fast
+// one on the same connection, and replies go out in completion order.
+// At most Options.MaxInFlightPerConn calls of a connection run at once;
+// when that many are running the reader stops reading until one finishes,
+// which pushes back on the client through TCP flow control. Replies are
+// written whole, one record of one fragment each, under a per-connection
+// lock.
+//
+// Only AUTH_NONE and AUTH_SYS credentials are accepted, each with an empty
+// AUTH_NONE verifier; replies carry an AUTH_NONE verifier. A message that
+// is not a call, or a call header cut off before its credential, closes
+// the connection without a reply, as does a record larger than
+// Options.MaxRecordSize or a handler panic.
+//
+// # Handler contract
+//
+// Handlers run concurrently with each other, also for one connection, and
+// must be safe for concurrent use. The Call, its Sys credential, the
+// argument bytes and the result Encoder belong to the server and are
+// reused once the handler returns, so a handler must copy anything it
+// keeps. The result Encoder already holds the reply header: a handler only
+// appends its results and never truncates below the length it was given.
+// The context passed to a handler is canceled when the server closes the
+// connection early: after a handler panic, a failed reply write, or the
+// end of Shutdown's context.
+//
+// # Client
+//
+// A Client is safe for concurrent use. Calls from many goroutines share
+// one connection, and one reader goroutine matches replies to calls by
+// xid. A reply other than SUCCESS becomes an *AcceptError or a
+// *RejectedError.
+package oncrpc

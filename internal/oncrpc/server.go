@@ -1,0 +1,277 @@
+package oncrpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultMaxInFlightPerConn is the per-connection limit on calls being
+// handled at once when Options.MaxInFlightPerConn is zero. Linux clients
+// allow 65536 outstanding requests per TCP connection since 4.x kernels,
+// but usually have fewer than 128 in flight.
+const DefaultMaxInFlightPerConn = 128
+
+// ErrServerClosed is returned by Serve after Shutdown has been called.
+var ErrServerClosed = errors.New("oncrpc: server closed")
+
+// CallInfo describes one answered call for Options.Observer.
+type CallInfo struct {
+	Prog, Vers, Proc uint32
+	Program          string // program name, empty if the program is not registered
+	Procedure        string // procedure name, empty if the procedure is not registered
+	Duration         time.Duration
+	// Err is nil for a SUCCESS reply. For a rejection it is an
+	// *AcceptError or *RejectedError, and for a handler failure it is the
+	// handler's error.
+	Err error
+}
+
+// Options configures a Server. The zero value is valid.
+type Options struct {
+	// Logger receives the server's log lines. Nil discards them.
+	Logger *slog.Logger
+	// MaxRecordSize is the largest call record accepted, in bytes; a larger
+	// record is logged and its connection closed. Zero means
+	// DefaultMaxRecordSize.
+	MaxRecordSize int
+	// MaxInFlightPerConn bounds the calls of one connection that run at
+	// once; the connection's reader waits while the bound is reached. Zero
+	// means DefaultMaxInFlightPerConn.
+	MaxInFlightPerConn int
+	// AcceptConn decides whether a new connection is served. It runs on the
+	// accepting goroutine. Nil accepts every connection.
+	AcceptConn func(remote net.Addr) bool
+	// Observer, if set, is called once per answered call after its reply
+	// has been written or has failed to write. It runs on the call's
+	// goroutine, concurrently with other calls, so it must be safe for
+	// concurrent use and should be fast.
+	Observer func(CallInfo)
+}
+
+// programTable is an immutable snapshot of the registered programs, so
+// that lookups on the call path take no lock.
+type programTable struct {
+	versions map[uint64]*Program     // key: prog<<32 | vers
+	ranges   map[uint32]versionRange // key: prog
+}
+
+type versionRange struct{ low, high uint32 }
+
+// Server serves registered RPC programs over TCP with record marking.
+type Server struct {
+	log         *slog.Logger
+	maxRecord   int
+	maxInFlight int
+	acceptConn  func(net.Addr) bool
+	observer    func(CallInfo)
+
+	programs atomic.Pointer[programTable]
+	regMu    sync.Mutex // serializes Register
+
+	mu        sync.Mutex
+	closing   bool
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	connWG    sync.WaitGroup
+}
+
+// NewServer returns a Server with no programs registered.
+func NewServer(opts Options) *Server {
+	s := &Server{
+		log:         opts.Logger,
+		maxRecord:   opts.MaxRecordSize,
+		maxInFlight: opts.MaxInFlightPerConn,
+		acceptConn:  opts.AcceptConn,
+		observer:    opts.Observer,
+		listeners:   make(map[net.Listener]struct{}),
+		conns:       make(map[*conn]struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.maxRecord <= 0 {
+		s.maxRecord = DefaultMaxRecordSize
+	}
+	if s.maxInFlight <= 0 {
+		s.maxInFlight = DefaultMaxInFlightPerConn
+	}
+	s.programs.Store(&programTable{
+		versions: map[uint64]*Program{},
+		ranges:   map[uint32]versionRange{},
+	})
+	return s
+}
+
+// Register adds one version of a program. It may be called while the
+// server is serving. Register panics if the same program number and
+// version are registered twice, because that is a programming error.
+func (s *Server) Register(p Program) {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+
+	old := s.programs.Load()
+	key := uint64(p.Prog)<<32 | uint64(p.Vers)
+	if _, dup := old.versions[key]; dup {
+		panic(fmt.Sprintf("oncrpc: program %d version %d registered twice", p.Prog, p.Vers))
+	}
+	next := &programTable{
+		versions: make(map[uint64]*Program, len(old.versions)+1),
+		ranges:   make(map[uint32]versionRange, len(old.ranges)+1),
+	}
+	for k, v := range old.versions {
+		next.versions[k] = v
+	}
+	for k, v := range old.ranges {
+		next.ranges[k] = v
+	}
+	next.versions[key] = &p
+	r, ok := next.ranges[p.Prog]
+	if !ok {
+		r = versionRange{p.Vers, p.Vers}
+	}
+	r.low = min(r.low, p.Vers)
+	r.high = max(r.high, p.Vers)
+	next.ranges[p.Prog] = r
+	s.programs.Store(next)
+}
+
+// Serve accepts connections on l and serves each on its own goroutines
+// until Shutdown is called or Accept fails permanently. It returns
+// ErrServerClosed after Shutdown, and otherwise the Accept error. Serve
+// may be called for several listeners at once.
+func (s *Server) Serve(l net.Listener) error {
+	if !s.trackListener(l) {
+		return ErrServerClosed
+	}
+	defer s.untrackListener(l)
+
+	var backoff time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			if isTemporaryAcceptError(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accepting RPC connection failed; retrying", "listener", l.Addr().String(), "error", err, "retry_in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			s.log.Error("accepting RPC connection failed; listener stopped", "listener", l.Addr().String(), "error", err)
+			return err
+		}
+		backoff = 0
+
+		remote := nc.RemoteAddr()
+		if s.acceptConn != nil && !s.acceptConn(remote) {
+			s.log.Info("RPC connection rejected by access control", "remote", remote.String())
+			nc.Close()
+			continue
+		}
+		c := newConn(s, nc)
+		if !s.trackConn(c) {
+			nc.Close()
+			return ErrServerClosed
+		}
+		go c.serve()
+	}
+}
+
+// Shutdown stops accepting connections, stops reading new calls, waits for
+// calls in flight to finish and send their replies, and closes every
+// connection. If ctx ends first, Shutdown closes the remaining connections
+// at once, cancels the contexts of their calls, and returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for l := range s.listeners {
+		if err := l.Close(); err != nil {
+			s.log.Warn("closing RPC listener failed", "listener", l.Addr().String(), "error", err)
+		}
+	}
+	for c := range s.conns {
+		c.stopReading()
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.connWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		n := len(s.conns)
+		for c := range s.conns {
+			c.close()
+		}
+		s.mu.Unlock()
+		s.log.Warn("RPC server shutdown timed out; closed connections with calls in flight", "connections", n, "error", ctx.Err())
+		return ctx.Err()
+	}
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *Server) trackListener(l net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.listeners[l] = struct{}{}
+	return true
+}
+
+func (s *Server) untrackListener(l net.Listener) {
+	s.mu.Lock()
+	delete(s.listeners, l)
+	s.mu.Unlock()
+}
+
+// trackConn registers c unless the server is shutting down, so Shutdown
+// sees every connection that starts serving.
+func (s *Server) trackConn(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	return true
+}
+
+func (s *Server) untrackConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.connWG.Done()
+}
+
+// isTemporaryAcceptError reports accept failures that a later Accept may
+// not repeat, such as a timeout or running out of file descriptors
+// (EMFILE, which the net package marks as temporary).
+func isTemporaryAcceptError(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
