@@ -343,4 +343,3 @@ func (c *conn) stopReading() {
 	c.stopping.Store(true)
 	c.nc.SetReadDeadline(time.Now())
 }
-

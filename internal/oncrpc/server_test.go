@@ -631,4 +631,3 @@ func TestRegisterDuplicatePanics(t *testing.T) {
 	}()
 	s.Register(Program{Name: "B", Prog: 1, Vers: 1})
 }
-
