@@ -10,10 +10,10 @@ import (
 const maxShards = 64
 
 // cache is a bounded in-memory map from inode number to hint, split into
-// shards that each evict with the CLOCK algorithm: a lookup sets an
-// entry's reference bit, and an insert into a full shard moves the clock
-// hand over the entries, clearing set bits, and replaces the first entry
-// whose bit was already clear. Lookups take only a read lock.
+// shards that each evict with the CLOCK algorithm. A lookup sets the
+// entry's reference bit. An insert into a full shard moves the clock hand
+// over the entries, clearing set bits, and replaces the first entry whose
+// bit was already clear. Lookups take only a read lock.
 type cache struct {
 	shards []cacheShard
 	shift  uint // 64 - log2(len(shards)), for picking a shard from a hash

@@ -28,9 +28,9 @@
 //
 // The inode number and generation together form an ID. The generation is
 // opaque here. The backend derives it from the bytes that
-// name_to_handle_at(2) returns or from the birth time, so that an object
-// created later with a reused inode number has another ID and an old
-// handle of that inode number is detected as stale.
+// name_to_handle_at(2) returns or from the birth time. An object created
+// later with a reused inode number then has another ID, so an old handle
+// of that inode number is detected as stale.
 //
 // # Finding an object from its handle
 //
@@ -44,7 +44,7 @@
 // When a hint is missing or wrong, because of a rename or removal by
 // another process or a lost batch, the backend searches the tree and
 // stores the hints it finds. Hints are therefore a cache: a wrong hint
-// costs a search, never a wrong answer.
+// costs a search, never a wrong result.
 //
 // # Store
 //
@@ -63,15 +63,15 @@
 // reaches 32768 entries, which bounds its memory when the file is slow.
 //
 // The file is opened with bbolt's NoSync and NoFreelistSync options, so
-// commits are never fsynced. A crash of the burrow process loses nothing,
-// because committed pages are in the kernel page cache. A crash of the VM
-// may lose the last batches or, since bbolt then cannot rely on write
-// order, leave a damaged file. Both are safe, because hints are only a
-// cache: a missing or wrong hint makes the backend search, and handles
-// themselves carry everything needed to verify the object. On Open, a file
-// that bbolt cannot read or that has an unknown format is renamed to
-// <path>.corrupt-<time>, a warning is logged, and an empty file replaces
-// it.
+// commits are never fsynced. A crash of the burrow process loses only the
+// pending batch, because committed pages are in the kernel page cache. A
+// crash of the VM may lose the last batches or, since bbolt then cannot
+// rely on write order, leave a damaged file. Both are safe, because hints
+// are only a cache: a missing or wrong hint makes the backend search, and
+// handles themselves carry everything needed to verify the object. On
+// Open, a file that bbolt cannot read or that has an unknown format is
+// renamed to <path>.corrupt-<time>, a warning is logged, and an empty file
+// replaces it.
 //
 // bbolt locks the file, so a second burrow serving the same directory with
 // the same state directory fails in Open after one second with an error

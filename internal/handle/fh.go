@@ -21,7 +21,7 @@ const (
 )
 
 // ID identifies a file system object: its inode number, and a generation
-// value that tells apart objects that had the same inode number at
+// value that distinguishes objects that had the same inode number at
 // different times. Gen is opaque to this package.
 type ID struct {
 	Ino uint64

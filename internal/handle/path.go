@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 )
 
-// DefaultStatePath returns the hint file of the export exportKey:
-// $XDG_STATE_HOME/burrow/<hex key>.db, where an unset or relative
-// XDG_STATE_HOME stands for ~/.local/state as the XDG Base Directory
+// DefaultStatePath returns the hint file path of the export exportKey:
+// $XDG_STATE_HOME/burrow/<hex key>.db. If XDG_STATE_HOME is unset or
+// relative, it uses ~/.local/state instead, as the XDG Base Directory
 // Specification requires.
 func DefaultStatePath(exportKey [8]byte) (string, error) {
 	dir := os.Getenv("XDG_STATE_HOME")

@@ -17,20 +17,20 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// Hint is where an object was last seen: the inode number of its parent
-// directory and its name there. The export root has no hint.
+// Hint is the last known location of an object: the inode number of its
+// parent directory and its name there. The export root has no hint.
 type Hint struct {
 	Parent uint64
 	Name   string
 }
 
-// Options configures a Store.
+// Options contains the settings of a Store.
 type Options struct {
 	// MemEntries is the maximum number of hints kept in memory besides
 	// the pending batch. Zero means DefaultMemEntries.
 	MemEntries int
-	// Logger receives warnings about recovered files and failed batch
-	// writes. Nil means slog.Default().
+	// Logger receives warnings about corrupt files moved aside and errors
+	// of reads and batch writes. Nil means slog.Default().
 	Logger *slog.Logger
 }
 
