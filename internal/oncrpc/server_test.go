@@ -34,7 +34,7 @@ func TestNullCallGolden(t *testing.T) {
 	}
 }
 
-func sysCredBody(t *testing.T, name string, gids int, trailing int) []byte {
+func sysCredBody(_ *testing.T, name string, gids int, trailing int) []byte {
 	e := xdr.NewEncoder(nil)
 	e.Uint32(1)
 	e.String(name)
