@@ -143,8 +143,8 @@ func (st *callState) startReply() {
 	st.res.Uint32(0) // record mark, filled in by send
 }
 
-// handleRecord decodes the call header in rec and either answers the call
-// with a rejection or starts its handler. It returns false if the
+// handleRecord decodes the call header in rec and either sends a
+// rejection or starts the call's handler. It returns false if the
 // connection must be closed.
 func (c *conn) handleRecord(rec *[]byte) bool {
 	start := time.Now()
@@ -231,7 +231,7 @@ func (c *conn) runCall(st *callState, prog *Program, proc *Procedure, start time
 				"remote", c.remote.String(), "xid", st.call.XID,
 				"program", prog.Name, "procedure", proc.Name,
 				"panic", v, "stack", string(debug.Stack()))
-			c.finishCall(&st.call, prog.Name, proc.Name, start, errHandlerPanicked)
+			c.finishCall(&st.call, prog.Name, proc.Name, start, ErrHandlerPanicked)
 			c.close()
 			// st is not returned to the pool: goroutines started by the
 			// handler may still refer to its buffers.
@@ -256,10 +256,11 @@ func (c *conn) runCall(st *callState, prog *Program, proc *Procedure, start time
 	putCallState(st)
 }
 
-var (
-	errHandlerPanicked = errors.New("oncrpc: handler panicked")
-	errReplyTooLarge   = errors.New("oncrpc: reply exceeds the record fragment limit")
-)
+// ErrHandlerPanicked is the CallInfo.Err of a call whose handler panicked.
+// Such a call gets no reply, and its connection is closed.
+var ErrHandlerPanicked = errors.New("oncrpc: handler panicked")
+
+var errReplyTooLarge = errors.New("oncrpc: reply exceeds the record fragment limit")
 
 // encodeHandlerError replaces a partial result with the reply for a
 // handler's error.
@@ -280,6 +281,8 @@ func (c *conn) encodeHandlerError(st *callState, prog *Program, proc *Procedure,
 // send writes one reply record. msg starts with four reserved bytes for
 // the record mark. After the first write failure the connection is closed
 // and later replies are dropped.
+// NOTE: writes have no deadline, so a client that stops reading blocks the
+// calls of its connection until Shutdown's context ends.
 func (c *conn) send(msg []byte) {
 	putRecordMark(msg)
 	c.writeMu.Lock()
@@ -296,8 +299,8 @@ func (c *conn) send(msg []byte) {
 	}
 }
 
-// finishCall counts an answered call, logs it at debug level and passes
-// it to the observer.
+// finishCall counts a finished call, logs it at debug level and passes it
+// to the observer.
 func (c *conn) finishCall(call *Call, progName, procName string, start time.Time, err error) {
 	c.nCalls.Add(1)
 	log := c.srv.log

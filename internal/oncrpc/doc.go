@@ -10,9 +10,9 @@
 // PROG_UNAVAIL, PROG_MISMATCH, PROC_UNAVAIL) itself. Every accepted call
 // runs its Handler on a new goroutine, so a slow call does not delay a fast
 // one on the same connection, and replies go out in completion order.
-// At most Options.MaxInFlightPerConn calls of a connection run at once;
-// when that many are running the reader stops reading until one finishes,
-// which pushes back on the client through TCP flow control. Replies are
+// At most Options.MaxInFlightPerConn calls of a connection run at once.
+// While that many are running, the reader stops reading until one
+// finishes, so TCP flow control slows the client down. Replies are
 // written whole, one record of one fragment each, under a per-connection
 // lock.
 //

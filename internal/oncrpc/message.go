@@ -177,13 +177,13 @@ type callDecodeState struct {
 }
 
 // decodeCallHeader decodes the RPC call header at the start of a record
-// into c and leaves d at the start of the procedure arguments. The checks
-// follow the order of the Linux kernel's sunrpc server (net/sunrpc/svc.c):
-// RPC version, then credential and verifier. A credential of another flavor
-// or one that does not decode gives AUTH_BADCRED, and a verifier that is
-// not an empty AUTH_NONE verifier gives AUTH_BADVERF, as in
-// net/sunrpc/svcauth_unix.c. lastName caches the previous machine name so
-// that a client repeating it costs no allocation; it may be nil.
+// into c and leaves d at the start of the procedure arguments. As in the
+// Linux kernel's sunrpc server (net/sunrpc/svcauth.c and svcauth_unix.c),
+// the RPC version is checked first, then the credential and verifier. A
+// credential of another flavor or one that does not decode gives
+// AUTH_BADCRED, and a verifier that is not an empty AUTH_NONE verifier
+// gives AUTH_BADVERF. lastName caches the previous machine name, so a
+// client that repeats it costs no allocation. It may be nil.
 func decodeCallHeader(d *xdr.Decoder, c *Call, st *callDecodeState, lastName *string) (headerVerdict, AuthStat, error) {
 	c.XID = d.Uint32()
 	mtype := d.Uint32()
@@ -240,10 +240,12 @@ func decodeCallHeader(d *xdr.Decoder, c *Call, st *callDecodeState, lastName *st
 
 // decodeSysCred decodes an AUTH_SYS credential body strictly: the machine
 // name is at most 255 bytes, there are at most 16 group ids, and no bytes
-// follow the group list. The GIDs slice of sys aliases gids.
+// follow the group list. Linux ignores trailing bytes, so this is stricter.
+// The GIDs slice of sys aliases gids.
 func decodeSysCred(body []byte, sys *SysCred, gids *[MaxAuthSysGIDs]uint32, lastName *string) error {
 	var d xdr.Decoder
 	d.Reset(body)
+
 	sys.Stamp = d.Uint32()
 	name := d.Opaque(MaxMachineName)
 	sys.UID = d.Uint32()
@@ -255,6 +257,7 @@ func decodeSysCred(body []byte, sys *SysCred, gids *[MaxAuthSysGIDs]uint32, last
 	if n > MaxAuthSysGIDs {
 		return fmt.Errorf("%w: %d", errTooManyGIDs, n)
 	}
+
 	for i := range n {
 		gids[i] = d.Uint32()
 	}
@@ -265,6 +268,7 @@ func decodeSysCred(body []byte, sys *SysCred, gids *[MaxAuthSysGIDs]uint32, last
 		return fmt.Errorf("%w: %d bytes", errCredTrailing, d.Remaining())
 	}
 	sys.GIDs = gids[:n]
+
 	switch {
 	case lastName == nil:
 		sys.MachineName = string(name)

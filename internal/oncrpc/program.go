@@ -47,6 +47,11 @@ var ErrAuthTooWeak = errors.New("oncrpc: credential too weak")
 // its result into res. Protocol-level failures (an NFS status) are part of
 // the result and return nil. ErrGarbageArgs gives GARBAGE_ARGS; any other
 // error is a server fault, logged and answered with SYSTEM_ERR.
+//
+// The server reuses call, the bytes behind args and the buffer of res once
+// the handler returns, so a handler copies whatever it keeps. res already
+// contains the reply header when the handler starts, so a handler only
+// appends to it.
 type Handler func(ctx context.Context, call *Call, args *xdr.Decoder, res *xdr.Encoder) error
 
 // Procedure is one entry of a program version's dispatch table.

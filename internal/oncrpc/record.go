@@ -8,10 +8,10 @@ import (
 	"sync"
 )
 
-// Record marking (RFC 5531, section 11): on a byte stream each record is
-// sent as one or more fragments, each preceded by a 4-byte big-endian
-// header whose high bit marks the last fragment and whose low 31 bits hold
-// the fragment length in bytes.
+// Record marking (RFC 5531, section 11) sends each record on a byte stream
+// as one or more fragments. Each fragment starts with a 4-byte big-endian
+// header: the high bit marks the last fragment of the record, and the low
+// 31 bits are the fragment length in bytes.
 const (
 	lastFragment    = 1 << 31
 	maxFragmentSize = 1<<31 - 1
@@ -149,8 +149,9 @@ var bufferPool = sync.Pool{
 	},
 }
 
-// maxPooledBuffer keeps buffers from unusually large messages out of the
-// pool so they can be freed; anything up to a 1 MiB READ or WRITE is reused.
+// maxPooledBuffer is the largest buffer capacity returned to the pool.
+// Buffers for messages of up to a 1 MiB READ or WRITE are reused, and
+// larger ones are left to the garbage collector.
 const maxPooledBuffer = 1<<20 + 64<<10
 
 func getBuffer() *[]byte {

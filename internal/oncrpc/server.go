@@ -13,23 +13,24 @@ import (
 )
 
 // DefaultMaxInFlightPerConn is the per-connection limit on calls being
-// handled at once when Options.MaxInFlightPerConn is zero. Linux clients
-// allow 65536 outstanding requests per TCP connection since 4.x kernels,
-// but usually have fewer than 128 in flight.
+// handled at once when Options.MaxInFlightPerConn is zero.
+// NOTE: 128 is an estimate, not a measurement: enough for client readahead
+// and writeback on one mount, small enough that one client cannot start
+// unbounded goroutines and buffers.
 const DefaultMaxInFlightPerConn = 128
 
 // ErrServerClosed is returned by Serve after Shutdown has been called.
 var ErrServerClosed = errors.New("oncrpc: server closed")
 
-// CallInfo describes one answered call for Options.Observer.
+// CallInfo describes one finished call for Options.Observer.
 type CallInfo struct {
 	Prog, Vers, Proc uint32
 	Program          string // program name, empty if the program is not registered
 	Procedure        string // procedure name, empty if the procedure is not registered
 	Duration         time.Duration
 	// Err is nil for a SUCCESS reply. For a rejection it is an
-	// *AcceptError or *RejectedError, and for a handler failure it is the
-	// handler's error.
+	// *AcceptError or *RejectedError, for a handler failure the handler's
+	// error, and for a handler panic ErrHandlerPanicked.
 	Err error
 }
 
@@ -48,10 +49,12 @@ type Options struct {
 	// AcceptConn decides whether a new connection is served. It runs on the
 	// accepting goroutine. Nil accepts every connection.
 	AcceptConn func(remote net.Addr) bool
-	// Observer, if set, is called once per answered call after its reply
-	// has been written or has failed to write. It runs on the call's
-	// goroutine, concurrently with other calls, so it must be safe for
-	// concurrent use and should be fast.
+	// Observer, if set, is called once per call after its reply has been
+	// written or has failed to write, and once for a call whose handler
+	// panicked. It runs on the call's goroutine, concurrently with other
+	// calls, so it must be safe for concurrent use and should be fast.
+	// Calls that close the connection before dispatch (a message that is
+	// not a call, a cut-off header) are not reported.
 	Observer func(CallInfo)
 }
 
@@ -145,12 +148,16 @@ func (s *Server) Register(p Program) {
 // Serve accepts connections on l and serves each on its own goroutines
 // until Shutdown is called or Accept fails permanently. It returns
 // ErrServerClosed after Shutdown, and otherwise the Accept error. Serve
-// may be called for several listeners at once.
+// closes l before it returns, and may be called for several listeners at
+// once.
 func (s *Server) Serve(l net.Listener) error {
 	if !s.trackListener(l) {
+		l.Close()
 		return ErrServerClosed
 	}
+	defer l.Close()
 	defer s.untrackListener(l)
+	s.log.Info("RPC server listening", "listener", l.Addr().String())
 
 	var backoff time.Duration
 	for {
@@ -209,6 +216,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		s.log.Info("RPC server stopped")
 		return nil
 	case <-ctx.Done():
 		s.mu.Lock()
@@ -245,7 +253,7 @@ func (s *Server) untrackListener(l net.Listener) {
 }
 
 // trackConn registers c unless the server is shutting down, so Shutdown
-// sees every connection that starts serving.
+// reaches every connection that starts serving.
 func (s *Server) trackConn(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
