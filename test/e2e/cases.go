@@ -25,5 +25,23 @@ func allCases() []testCase {
 		{name: "posix/setattr-guard", run: caseSetattrGuard},
 		{name: "posix/large-file", timeout: 4 * time.Minute, run: caseLargeFile},
 		{name: "posix/read-eof", run: caseReadAtEOF},
+		{name: "posix/symlink-targets", run: caseSymlinkTargets},
+		{name: "posix/symlink-escape", run: caseSymlinkEscape},
+		{name: "posix/hardlink", run: caseHardLink},
+		{name: "posix/modes", run: caseModes},
+		{name: "posix/setgid-dir", run: caseSetgidDir},
+		{name: "posix/refusals", run: caseRefusals},
+		{name: "posix/name-length", run: caseNameLength},
+		{name: "posix/case-rename", run: caseCaseRename},
+		{name: "posix/odd-names", run: caseOddNames},
+		{name: "posix/fifo-socket", run: caseFifoSocket},
+		{name: "posix/mknod", run: caseMknod},
+
+		{name: "macos/dotfiles", run: caseMacDotFiles},
+		{name: "macos/safe-save", run: caseMacSafeSave},
+		{name: "macos/lockfile", run: caseMacLockFile},
+
+		{name: "owner/caller-uid", run: caseCallerOwner},
+		{name: "passthrough/pjdfstest", run: casePjdfstest},
 	}
 }

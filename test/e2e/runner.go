@@ -175,9 +175,7 @@ func runCase(cfg *config, c testCase, klog *kernelLog) caseResult {
 		for i := len(cleanups) - 1; i >= 0; i-- {
 			cleanups[i]()
 		}
-		if err := os.RemoveAll(t.dir); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
+		t.Check("cleanup", removeCaseDir(t.dir))
 	}
 
 	if klog != nil {
@@ -197,4 +195,18 @@ func runCase(cfg *config, c testCase, klog *kernelLog) caseResult {
 		res.skip = t.skip
 	}
 	return res
+}
+
+// removeCaseDir removes a case directory. It retries for a few seconds,
+// because the NFS client removes the .nfsXXXX file of an unlinked open
+// file only after the last close, without waiting for the server.
+func removeCaseDir(dir string) error {
+	var err error
+	for attempt := 0; attempt < 10; attempt++ {
+		if err = os.RemoveAll(dir); err == nil {
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return err
 }
