@@ -2,8 +2,8 @@
 // RPC NULL call to NFS version 3, then MOUNT version 3 EXPORT, which lists
 // the exported paths (RFC 1813, section 5.2.5).
 //
-// The RPC transport is injected as a Dialer so that this package does not
-// depend on a particular client. cmd/burrow wires it to internal/oncrpc.
+// The RPC transport is injected as a Dialer. OncrpcDialer, built on
+// internal/oncrpc, is the one burrow uses; tests also inject their own.
 package probe
 
 import (

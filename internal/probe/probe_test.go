@@ -132,9 +132,9 @@ func writeRecord(w io.Writer, rec []byte) error {
 	return err
 }
 
-// testCaller is a minimal RPC client used until the probe tests run through
-// internal/oncrpc. It maps rejections to the package's sentinel errors as a
-// real Dialer must.
+// testCaller is a minimal RPC client written apart from internal/oncrpc, so
+// the probe is also checked against a second implementation. It maps
+// rejections to the package's sentinel errors as a real Dialer must.
 type testCaller struct {
 	c   net.Conn
 	xid uint32
