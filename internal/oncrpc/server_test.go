@@ -542,20 +542,36 @@ func TestObserverReportsCalls(t *testing.T) {
 	c.Call(ctx, testProg, 2, procFail, AuthNoneCredential(), nil)
 	c.Call(ctx, testProg+1, 2, procNull, AuthNoneCredential(), nil)
 
+	// The observer runs after the reply is written, so it may lag the client.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(infos)
+		mu.Unlock()
+		if n >= 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(infos) != 3 {
 		t.Fatalf("observer saw %d calls, want 3: %+v", len(infos), infos)
 	}
-	if infos[0].Program != "TEST" || infos[0].Procedure != "ECHO" || infos[0].Err != nil {
-		t.Errorf("ECHO call observed as %+v", infos[0])
+	// Calls are matched by number because observers may run out of order.
+	byProc := map[uint32]CallInfo{}
+	for _, ci := range infos {
+		byProc[ci.Proc] = ci
 	}
-	if infos[1].Procedure != "FAIL" || infos[1].Err == nil || infos[1].Err.Error() != "backend exploded" {
-		t.Errorf("FAIL call observed as %+v", infos[1])
+	if ci := byProc[procEcho]; ci.Program != "TEST" || ci.Procedure != "ECHO" || ci.Err != nil {
+		t.Errorf("ECHO call observed as %+v", ci)
+	}
+	if ci := byProc[procFail]; ci.Procedure != "FAIL" || ci.Err == nil || ci.Err.Error() != "backend exploded" {
+		t.Errorf("FAIL call observed as %+v", ci)
 	}
 	var ae *AcceptError
-	if infos[2].Program != "" || !errors.As(infos[2].Err, &ae) || ae.Stat != ProgUnavail {
-		t.Errorf("unknown program observed as %+v", infos[2])
+	if ci := byProc[procNull]; ci.Prog != testProg+1 || ci.Program != "" || !errors.As(ci.Err, &ae) || ae.Stat != ProgUnavail {
+		t.Errorf("unknown program observed as %+v", ci)
 	}
 	for i, ci := range infos {
 		if ci.Duration <= 0 {
