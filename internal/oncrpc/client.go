@@ -107,6 +107,8 @@ func (c *Client) Close() error {
 // *RejectedError and an accepted call with another status returns an
 // *AcceptError. If ctx ends first, Call returns ctx.Err() and a late reply
 // is discarded.
+// NOTE: ctx is not checked while the call is being written, so a server
+// that stops reading can block Call until Close.
 func (c *Client) Call(ctx context.Context, prog, vers, proc uint32, cred Credential, args []byte) ([]byte, error) {
 	if len(cred.Body) > MaxAuthBody {
 		return nil, fmt.Errorf("oncrpc: credential body is %d bytes, maximum %d", len(cred.Body), MaxAuthBody)
