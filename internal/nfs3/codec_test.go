@@ -519,7 +519,7 @@ func TestMknodBadType(t *testing.T) {
 }
 
 // TestReadOnlyRejectsModification checks that every modifying procedure
-// answers NFS3ERR_ROFS with the layout of its failure result, without
+// replies NFS3ERR_ROFS with the layout of its failure result, without
 // calling the stub backend (which would panic).
 func TestReadOnlyRejectsModification(t *testing.T) {
 	prog := NewProgram(&stubFS{}, Options{ReadOnly: true})
