@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burrow-nfs/burrow/internal/backend/localfs"
+	"github.com/burrow-nfs/burrow/internal/mount"
+	"github.com/burrow-nfs/burrow/internal/nfs3"
+	"github.com/burrow-nfs/burrow/internal/oncrpc"
+)
+
+// serveOptions are the flags of "burrow serve".
+type serveOptions struct {
+	listen       string
+	logLevel     string
+	logFormat    string
+	identity     string
+	user         string
+	noRootSquash bool
+	readOnly     bool
+	statePath    string
+	shutdownWait time.Duration
+}
+
+func newServeCmd() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve [flags] [DIR]",
+		Short: "Serve DIR (default: the current directory) over NFSv3",
+		Long: `Serve DIR over NFSv3 and MOUNT v3 on one TCP port.
+
+Run it in the guest as the user who owns the project files; no root and no
+/etc/exports are needed. In the default owner identity mode every operation
+runs as the serving user, and files that user owns appear owned by the
+mounting host user. The start line prints the mount commands for Linux and
+macOS hosts.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			return runServe(cmd.Context(), dir, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", ":2049", "TCP address and port to listen on (ADDR:PORT)")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
+	f.StringVar(&o.identity, "identity", "owner", "identity mode: owner (run every call as the serving user) or passthrough (root only: run each call as the caller's uid and gids)")
+	f.StringVar(&o.user, "user", "", "user to switch to after binding when started as root in owner mode (default: the owner of DIR)")
+	f.BoolVar(&o.noRootSquash, "no-root-squash", false, "in passthrough mode, let client root act as root instead of nobody")
+	f.BoolVar(&o.readOnly, "read-only", false, "reject every modifying call with NFS3ERR_ROFS")
+	f.StringVar(&o.statePath, "state", "", "file that keeps file handle state (default: $XDG_STATE_HOME/burrow/<export key>.db)")
+	f.DurationVar(&o.shutdownWait, "shutdown-timeout", 30*time.Second, "how long to wait for calls in flight when stopping")
+	return cmd
+}
+
+// newLogger returns a slog logger writing to stderr in the given format and
+// level.
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("invalid --log-format %q: use text or json", format)
+}
+
+func runServe(ctx context.Context, dir string, o serveOptions) error {
+	log, err := newLogger(o.logFormat, o.logLevel)
+	if err != nil {
+		return err
+	}
+	export, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("invalid directory %q: %w", dir, err)
+	}
+	st, err := os.Stat(export)
+	if err != nil {
+		return fmt.Errorf("cannot serve %s: %w", export, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("cannot serve %s: not a directory", export)
+	}
+
+	var identity localfs.Identity
+	switch o.identity {
+	case "owner":
+		identity = localfs.OwnerMode
+	case "passthrough":
+		if os.Geteuid() != 0 {
+			return errors.New("--identity passthrough needs root, because each call switches to the caller's uid; run as root or use --identity owner")
+		}
+		identity = localfs.PassthroughMode
+	default:
+		return fmt.Errorf("invalid --identity %q: use owner or passthrough", o.identity)
+	}
+
+	// Bind first, so that a root start can use a privileged port before it
+	// drops to the unprivileged serving user.
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", o.listen, err)
+	}
+	defer ln.Close()
+
+	if identity == localfs.OwnerMode && os.Geteuid() == 0 {
+		if err := dropPrivileges(export, o.user, log); err != nil {
+			return err
+		}
+	}
+
+	fs, err := localfs.New(export, localfs.Options{
+		StatePath:    o.statePath,
+		Logger:       log,
+		Identity:     identity,
+		NoRootSquash: o.noRootSquash,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot open %s: %w", export, err)
+	}
+
+	srv := oncrpc.NewServer(oncrpc.Options{Logger: log})
+	srv.Register(mount.NewProgram(fs, mount.Options{ExportPath: export, Logger: log}))
+	srv.Register(nfs3.NewProgram(fs, nfs3.Options{Logger: log, ReadOnly: o.readOnly}))
+
+	logStart(log, export, ln.Addr(), o)
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		fs.Close()
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("stopping: finishing calls in flight", "timeout", o.shutdownWait)
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownWait)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("calls still in flight at shutdown timeout", "err", err)
+	}
+	if err := fs.Close(); err != nil {
+		log.Error("closing the export failed", "err", err)
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// dropPrivileges switches a root process to the owner of export, or to the
+// named user, so that owner mode runs every call as that user.
+func dropPrivileges(export, name string, log *slog.Logger) error {
+	var uid, gid int
+	if name != "" {
+		u, err := user.Lookup(name)
+		if err != nil {
+			return fmt.Errorf("unknown --user %q: %w", name, err)
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+	} else {
+		st, err := os.Stat(export)
+		if err != nil {
+			return err
+		}
+		sys := st.Sys().(*syscall.Stat_t)
+		uid, gid = int(sys.Uid), int(sys.Gid)
+	}
+	if uid == 0 {
+		log.Warn("serving as root in owner mode: the export is owned by root; pass --user NAME to serve as an ordinary user")
+		return nil
+	}
+	if err := syscall.Setgroups([]int{gid}); err != nil {
+		return fmt.Errorf("cannot drop supplementary groups: %w", err)
+	}
+	if err := syscall.Setgid(gid); err != nil {
+		return fmt.Errorf("cannot switch to gid %d: %w", gid, err)
+	}
+	if err := syscall.Setuid(uid); err != nil {
+		return fmt.Errorf("cannot switch to uid %d: %w", uid, err)
+	}
+	log.Info("dropped root privileges", "uid", uid, "gid", gid)
+	return nil
+}
+
+// logStart writes the start line: the export, the address and the mount
+// commands a host needs.
+func logStart(log *slog.Logger, export string, addr net.Addr, o serveOptions) {
+	tcp := addr.(*net.TCPAddr)
+	port := tcp.Port
+	hosts := hostAddresses(tcp)
+	host := "GUEST_IP"
+	if len(hosts) > 0 {
+		host = hosts[0]
+	}
+	linux := fmt.Sprintf("sudo mount -t nfs -o vers=3,proto=tcp,port=%d,mountport=%d,mountproto=tcp,local_lock=all %s:%s /mnt/burrow", port, port, host, export)
+	macos := fmt.Sprintf("sudo mount_nfs -o vers=3,tcp,port=%d,mountport=%d,locallocks %s:%s ~/burrow/vm", port, port, host, export)
+	log.Info("serving",
+		"export", export,
+		"listen", addr.String(),
+		"addresses", strings.Join(hosts, ","),
+		"identity", o.identity,
+		"read_only", o.readOnly,
+		"version", buildVersion(),
+		"mount_linux", linux,
+		"mount_macos", macos,
+	)
+}
+
+// hostAddresses returns the addresses a host can use to reach the listener:
+// the listen address itself, or the non-loopback addresses of this machine
+// when it listens on all of them, loopback last.
+func hostAddresses(tcp *net.TCPAddr) []string {
+	if !tcp.IP.IsUnspecified() {
+		return []string{tcp.IP.String()}
+	}
+	var out, loop []string
+	ifaces, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	for _, a := range ifaces {
+		n, ok := a.(*net.IPNet)
+		if !ok || n.IP.To4() == nil {
+			continue
+		}
+		if n.IP.IsLoopback() {
+			loop = append(loop, n.IP.String())
+			continue
+		}
+		out = append(out, n.IP.String())
+	}
+	return append(out, loop...)
+}
