@@ -21,6 +21,9 @@ the host. Run "burrow serve DIR" in the guest and mount it from the host.`,
 	root.AddCommand(
 		newServeCmd(),
 		newVersionCmd(),
+		newMountCmd(),
+		newUmountCmd(),
+		newDoctorCmd(),
 	)
 	return root
 }
