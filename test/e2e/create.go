@@ -48,8 +48,8 @@ func caseExclusiveCreate(t *T) {
 	t.expectContent("content after second create", path, []byte("first"))
 	t.expectPerm("mode", path, 0o640)
 
-	// The Linux client sends EXCLUSIVE creates with a verifier in the
-	// times, so the real times must replace it once they are set.
+	// A server may keep the verifier of an NFSv3 EXCLUSIVE create in the
+	// file's times, so times set afterwards must replace it.
 	atime := time.Date(2001, 2, 3, 4, 5, 6, 123456789, time.UTC)
 	mtime := time.Date(2002, 3, 4, 5, 6, 7, 987654321, time.UTC)
 	times := []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}

@@ -54,11 +54,6 @@ func (t *T) expectErrno(step string, err error, want ...unix.Errno) bool {
 	return false
 }
 
-// writeFile creates or replaces path with data and the given mode.
-func writeFile(path string, data []byte, mode os.FileMode) error {
-	return os.WriteFile(path, data, mode)
-}
-
 // expectContent checks that path contains exactly want.
 func (t *T) expectContent(step, path string, want []byte) bool {
 	got, err := os.ReadFile(path)
@@ -106,16 +101,6 @@ func pattern(seed byte, n int) []byte {
 		data[i] = seed ^ byte(i) ^ byte(i>>8)*31
 	}
 	return data
-}
-
-// isZero reports whether data contains only zero bytes.
-func isZero(data []byte) bool {
-	for _, b := range data {
-		if b != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // fileType returns the S_IFMT part of a raw mode as a short name.
@@ -183,6 +168,7 @@ func pipeCommands(first, second *exec.Cmd) error {
 	if err != nil {
 		return err
 	}
+
 	var firstErr, secondErr bytes.Buffer
 	first.Stdout = w
 	first.Stderr = &firstErr
@@ -200,6 +186,7 @@ func pipeCommands(first, second *exec.Cmd) error {
 		return fmt.Errorf("%s: %w", strings.Join(second.Args, " "), err)
 	}
 	r.Close()
+
 	err1 := first.Wait()
 	err2 := second.Wait()
 	if err1 != nil {
@@ -342,4 +329,14 @@ func mkdirDepth(base string, depth int) (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// tempDir creates a directory outside -dir that is removed after the case.
+func (t *T) tempDir(purpose string) string {
+	dir, err := os.MkdirTemp("", "burrow-e2e-"+purpose+"-")
+	if err != nil {
+		t.Fatalf("create temporary directory: %v (set TMPDIR to a writable directory outside -dir)", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }

@@ -13,7 +13,7 @@ import (
 
 // nfsErrorPattern matches kernel messages of the NFS client that mean a
 // file handle went stale, a fileid changed under the client, or the
-// server stopped answering.
+// server stopped responding.
 var nfsErrorPattern = regexp.MustCompile(`(?i)stale|fileid changed|nfs: server .* not responding`)
 
 // kernelLog reads the kernel messages that appear after it was opened,

@@ -101,8 +101,9 @@ func caseReaddirLarge(t *T) {
 	f.Close()
 	t.expectEachOnce("Readdirnames in pages of 100", listed, names)
 
-	// 512 bytes hold about 16 entries of these names, so the listing takes
-	// hundreds of getdents64 calls that resume from a cookie.
+	// 512 bytes hold 16 entries of these names, so the listing takes
+	// hundreds of getdents64 calls, each resuming from the directory offset
+	// (the READDIR cookie on NFS).
 	for _, size := range []int{512, 4096} {
 		entries, err := readAllDirents(dir, size)
 		step := fmt.Sprintf("getdents64 with a %d-byte buffer", size)
@@ -120,9 +121,9 @@ func caseReaddirLarge(t *T) {
 
 // caseReaddirMutate removes and creates entries between getdents64 calls
 // with a small buffer, and checks that every entry left untouched is
-// listed exactly once.
+// listed exactly once. It starts with 2,000 entries (times -scale).
 func caseReaddirMutate(t *T) {
-	count := int(3000 * t.cfg.scale)
+	count := int(2000 * t.cfg.scale)
 	dir := t.Path("churn")
 	t.Must("mkdir", os.Mkdir(dir, 0o755))
 

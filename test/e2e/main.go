@@ -119,9 +119,11 @@ func runSuite(cfg *config, cases []testCase) int {
 		switch {
 		case len(res.failures) > 0:
 			failed++
-			fmt.Printf("FAIL %s: %s\n", c.name, res.failures[0])
+			// Further failures and the lines of multi-line messages, such
+			// as a command's standard error, are indented under the case.
+			fmt.Printf("FAIL %s: %s\n", c.name, indentLines(res.failures[0]))
 			for _, f := range res.failures[1:] {
-				fmt.Printf("    %s\n", f)
+				fmt.Printf("    %s\n", indentLines(f))
 			}
 		case res.skip != "":
 			skipped++
@@ -151,4 +153,9 @@ func runSuite(cfg *config, cases []testCase) int {
 		return 1
 	}
 	return 0
+}
+
+// indentLines indents every line of s after the first.
+func indentLines(s string) string {
+	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n        ")
 }

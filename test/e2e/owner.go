@@ -41,7 +41,7 @@ func caseCallerOwner(t *T) {
 	}
 
 	// A repository made by root must be usable by uid 1001 without
-	// safe.directory, because git sees the caller as its owner.
+	// safe.directory, because stat reports the caller as its owner.
 	repo := t.Path("repo")
 	t.Must("mkdir repository", os.Mkdir(repo, 0o755))
 	rootConf := t.gitConfig(true)

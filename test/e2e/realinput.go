@@ -171,13 +171,11 @@ func caseGoSource(t *T) {
 // temporary directory outside the mount and returns its path. With
 // trustAll, safe.directory accepts repositories owned by anyone.
 func (t *T) gitConfig(trustAll bool) string {
-	dir, err := os.MkdirTemp("", "burrow-e2e-git-")
-	t.Must("create git config directory", err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := t.tempDir("git")
 	conf := "[user]\n\tname = burrow e2e\n\temail = e2e@burrow.invalid\n[init]\n\tdefaultBranch = main\n"
 	if trustAll {
-		// knfsd with root_squash shows root's files as owned by nobody,
-		// which git refuses without this.
+		// knfsd with root_squash maps root's files to the user nobody, and
+		// git rejects a repository owned by another user without this.
 		conf += "[safe]\n\tdirectory = *\n"
 	}
 	path := filepath.Join(dir, "gitconfig")
