@@ -403,10 +403,10 @@ var validArgs = map[uint32][]byte{
 		putSetattrArgs(e, &setattrArgs{fh: []byte{1}, attr: sattr3{setMode: true, mode: 0o644,
 			mtime: backend.SetTime{How: backend.TimeClient, Time: time.Unix(5, 6)}}, check: true, guardCtm: time.Unix(7, 8)})
 	}),
-	ProcLookup: encodeArgs(func(e *xdr.Encoder) { putDirOp(e, &dirOpArgs{dir: []byte{1}, name: "n"}) }),
-	ProcAccess: encodeArgs(func(e *xdr.Encoder) { putAccessArgs(e, &accessArgs{fh: []byte{1}, access: 0x3f}) }),
+	ProcLookup:   encodeArgs(func(e *xdr.Encoder) { putDirOp(e, &dirOpArgs{dir: []byte{1}, name: "n"}) }),
+	ProcAccess:   encodeArgs(func(e *xdr.Encoder) { putAccessArgs(e, &accessArgs{fh: []byte{1}, access: 0x3f}) }),
 	ProcReadlink: encodeArgs(func(e *xdr.Encoder) { putFHArgs(e, &fhArgs{fh: []byte{1}}) }),
-	ProcRead: encodeArgs(func(e *xdr.Encoder) { putReadArgs(e, &readArgs{fh: []byte{1}, count: 10}) }),
+	ProcRead:     encodeArgs(func(e *xdr.Encoder) { putReadArgs(e, &readArgs{fh: []byte{1}, count: 10}) }),
 	ProcWrite: encodeArgs(func(e *xdr.Encoder) {
 		putWriteArgs(e, &writeArgs{fh: []byte{1}, count: 5, stable: FILE_SYNC, data: []byte("hello")})
 	}),

@@ -14,7 +14,9 @@ var noWcc backend.Wcc
 
 func (s *server) getattr(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a fhArgs
-	st, err := decodeArgs(d, &a, decodeFHArgs)
+	r := argReader{d: d}
+	decodeFHArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -35,7 +37,9 @@ func (s *server) getattr(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder,
 
 func (s *server) setattr(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a setattrArgs
-	st, err := decodeArgs(d, &a, decodeSetattrArgs)
+	r := argReader{d: d}
+	decodeSetattrArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -63,7 +67,9 @@ func (s *server) setattr(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder,
 
 func (s *server) lookup(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a dirOpArgs
-	st, err := decodeArgs(d, &a, decodeDirOpArgs)
+	r := argReader{d: d}
+	decodeDirOpArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -91,7 +97,9 @@ const modifyRights = backend.AccessModify | backend.AccessExtend | backend.Acces
 
 func (s *server) access(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a accessArgs
-	st, err := decodeArgs(d, &a, decodeAccessArgs)
+	r := argReader{d: d}
+	decodeAccessArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -118,7 +126,9 @@ func (s *server) access(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, 
 
 func (s *server) readlink(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a fhArgs
-	st, err := decodeArgs(d, &a, decodeFHArgs)
+	r := argReader{d: d}
+	decodeFHArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -150,7 +160,9 @@ const readHeaderMax = 4 + postOpAttrMax + 4 + 4 + 4
 // attributes is the header shorter, and the data moves down to meet it.
 func (s *server) read(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a readArgs
-	st, err := decodeArgs(d, &a, decodeReadArgs)
+	r := argReader{d: d}
+	decodeReadArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -172,19 +184,19 @@ func (s *server) read(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e 
 	}
 	n = max(0, min(n, count))
 
-	var header [readHeaderMax]byte
-	var he xdr.Encoder
-	he.Reset(header[:0])
-	putStatus(&he, NFS3_OK)
-	encodePostOpAttr(&he, attr)
-	he.Uint32(uint32(n))
-	he.Bool(eof)
-	he.Uint32(uint32(n))
-	headerLen := he.Len()
-	if headerLen != readHeaderMax {
+	headerLen := readHeaderMax
+	if attr == nil {
+		headerLen -= fattr3Size
 		copy(region[headerLen:], region[readHeaderMax:readHeaderMax+n])
 	}
-	copy(region, he.Bytes())
+	// The header encoder appends within region, which has room for it.
+	var header xdr.Encoder
+	header.Reset(region[:0])
+	putStatus(&header, NFS3_OK)
+	encodePostOpAttr(&header, attr)
+	header.Uint32(uint32(n))
+	header.Bool(eof)
+	header.Uint32(uint32(n))
 	end := headerLen + roundUp4(n)
 	clear(region[headerLen+n : end])
 	e.Truncate(start + end)
@@ -193,7 +205,9 @@ func (s *server) read(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e 
 
 func (s *server) write(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a writeArgs
-	st, err := decodeArgs(d, &a, decodeWriteArgs)
+	r := argReader{d: d}
+	decodeWriteArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -239,7 +253,9 @@ func encodeCreated(e *xdr.Encoder, st Nfsstat3, h []byte, attr *backend.Attr, di
 
 func (s *server) create(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a createArgs
-	st, err := decodeArgs(d, &a, decodeCreateArgs)
+	r := argReader{d: d}
+	decodeCreateArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -266,7 +282,9 @@ func (s *server) create(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, 
 
 func (s *server) mkdir(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a mkdirArgs
-	st, err := decodeArgs(d, &a, decodeMkdirArgs)
+	r := argReader{d: d}
+	decodeMkdirArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -288,7 +306,9 @@ func (s *server) mkdir(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e
 
 func (s *server) symlink(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a mkdirArgs
-	st, err := decodeArgs(d, &a, decodeSymlinkArgs)
+	r := argReader{d: d}
+	decodeSymlinkArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -310,7 +330,9 @@ func (s *server) symlink(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder,
 
 func (s *server) mknod(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a mknodArgs
-	st, err := decodeArgs(d, &a, decodeMknodArgs)
+	r := argReader{d: d}
+	decodeMknodArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -351,7 +373,9 @@ func (s *server) rmdir(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e
 func (s *server) removeEntry(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder,
 	proc string, op func(context.Context, *backend.Cred, []byte, string) (backend.Wcc, error)) error {
 	var a dirOpArgs
-	st, err := decodeArgs(d, &a, decodeDirOpArgs)
+	r := argReader{d: d}
+	decodeDirOpArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -375,7 +399,9 @@ func (s *server) removeEntry(ctx context.Context, call *oncrpc.Call, d *xdr.Deco
 
 func (s *server) rename(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a renameArgs
-	st, err := decodeArgs(d, &a, decodeRenameArgs)
+	r := argReader{d: d}
+	decodeRenameArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -401,7 +427,9 @@ func (s *server) rename(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, 
 
 func (s *server) link(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a linkArgs
-	st, err := decodeArgs(d, &a, decodeLinkArgs)
+	r := argReader{d: d}
+	decodeLinkArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -427,7 +455,9 @@ func (s *server) link(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e 
 
 func (s *server) fsstat(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a fhArgs
-	st, err := decodeArgs(d, &a, decodeFHArgs)
+	r := argReader{d: d}
+	decodeFHArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -461,7 +491,9 @@ const maxFileSize = 1<<63 - 1
 
 func (s *server) fsinfo(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a fhArgs
-	st, err := decodeArgs(d, &a, decodeFHArgs)
+	r := argReader{d: d}
+	decodeFHArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -495,7 +527,9 @@ func (s *server) fsinfo(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, 
 
 func (s *server) pathconf(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a fhArgs
-	st, err := decodeArgs(d, &a, decodeFHArgs)
+	r := argReader{d: d}
+	decodeFHArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -524,7 +558,9 @@ func (s *server) pathconf(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder
 
 func (s *server) commit(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a readArgs
-	st, err := decodeArgs(d, &a, decodeReadArgs)
+	r := argReader{d: d}
+	decodeReadArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}

@@ -89,14 +89,11 @@ func NewProgram(fs backend.FS, opts Options) oncrpc.Program {
 	return oncrpc.Program{Name: "NFS", Prog: Program, Vers: Version, Procs: procs}
 }
 
-// decodeArgs runs decode on the call's arguments. It returns
-// oncrpc.ErrGarbageArgs, wrapped with the cause, when they do not decode,
-// and otherwise the status that arguments which decode but cannot be
-// served must get (NFS3_OK when they can be served).
-func decodeArgs[T any](d *xdr.Decoder, a *T, decode func(*argReader, *T)) (Nfsstat3, error) {
-	r := argReader{d: d}
-	decode(&r, a)
-	if err := d.Err(); err != nil {
+// finish returns oncrpc.ErrGarbageArgs, wrapped with the cause, when the
+// arguments did not decode. Otherwise it returns the status that arguments
+// which decode but cannot be served must get, or NFS3_OK.
+func (r *argReader) finish() (Nfsstat3, error) {
+	if err := r.d.Err(); err != nil {
 		return NFS3_OK, fmt.Errorf("%w: %w", oncrpc.ErrGarbageArgs, err)
 	}
 	return r.bad, nil

@@ -26,7 +26,9 @@ const maxDirEntries = 1024
 
 func (s *server) readdir(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a readdirArgs
-	st, err := decodeArgs(d, &a, decodeReaddirArgs)
+	r := argReader{d: d}
+	decodeReaddirArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
@@ -35,7 +37,9 @@ func (s *server) readdir(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder,
 
 func (s *server) readdirplus(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	var a readdirArgs
-	st, err := decodeArgs(d, &a, decodeReaddirplusArgs)
+	r := argReader{d: d}
+	decodeReaddirplusArgs(&r, &a)
+	st, err := r.finish()
 	if err != nil {
 		return err
 	}
