@@ -106,7 +106,7 @@ func MountOptions(goos string, s Spec) (string, error) {
 		}
 		return strings.Join(opts, ","), nil
 	case Windows:
-		// NOTE: mount.exe has no port option. It asks the portmapper on
+		// NOTE: mount.exe has no port option. It queries the portmapper on
 		// port 111 for the NFS and MOUNT ports, and burrow does not serve
 		// a portmapper yet, so this command fails against burrow today.
 		opts := []string{"anon", "nolock", "casesensitive=yes"}

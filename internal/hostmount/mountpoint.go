@@ -61,15 +61,15 @@ func CheckMountPoint(goos, home, mountPoint string) error {
 	}
 	mp := filepath.Clean(mountPoint)
 	if mp == "/" {
-		return fmt.Errorf("refusing to mount over /")
+		return fmt.Errorf("invalid mount point /: mounting there would hide the whole file system")
 	}
 	if home != "" {
 		h := filepath.Clean(home)
 		if mp == h {
-			return fmt.Errorf("refusing to mount over the home directory %s: use a directory inside it, such as %s", h, filepath.Join(MountRoot(h), "NAME"))
+			return fmt.Errorf("invalid mount point %s: it is the home directory, so use a directory inside it, such as %s", h, filepath.Join(MountRoot(h), "NAME"))
 		}
 		if strings.HasPrefix(h, mp+"/") {
-			return fmt.Errorf("refusing to mount over %s, which contains the home directory %s", mp, h)
+			return fmt.Errorf("invalid mount point %s: it contains the home directory %s", mp, h)
 		}
 	}
 	return nil

@@ -22,10 +22,10 @@ var DefaultPaths = Paths{
 }
 
 // SystemdEscapePath escapes an absolute path into a unit name prefix the
-// way `systemd-escape --path` does (systemd.unit(5), "String Escaping"):
-// the path is cleaned and stripped of its leading and trailing '/', each
-// '/' becomes '-', and every byte other than ASCII letters, digits, ':',
-// '_' and '.' becomes \xNN, as does a leading '.'. The root is "-".
+// way `systemd-escape --path` does (systemd.unit(5), "String Escaping").
+// The path is cleaned and stripped of its leading and trailing '/'. Each
+// '/' becomes '-'. Every byte other than ASCII letters, digits, ':', '_'
+// and '.' becomes \xNN, and so does a leading '.'. The root is "-".
 func SystemdEscapePath(p string) string {
 	p = strings.Trim(path.Clean("/"+p), "/")
 	if p == "" {
