@@ -52,6 +52,7 @@ func (fs *FS) attr(c *backend.Cred, st *unix.Stat_t) backend.Attr {
 		a.Major, a.Minor = unix.Major(st.Rdev), unix.Minor(st.Rdev)
 	}
 	if fs.identity == OwnerMode && c != nil {
+		// Owner mode only: in passthrough mode ids are reported as they are.
 		if st.Uid == fs.serving.uid {
 			a.UID = c.UID
 		}
@@ -168,7 +169,7 @@ func (fs *FS) applyAttr(c *backend.Cred, obj *object, sa backend.SetAttr) error 
 	}
 
 	if sa.Size != nil {
-		if err := fs.truncate(obj, *sa.Size); err != nil {
+		if err := fs.truncate(c, obj, *sa.Size); err != nil {
 			return err
 		}
 	}
@@ -183,7 +184,7 @@ func (fs *FS) applyAttr(c *backend.Cred, obj *object, sa backend.SetAttr) error 
 }
 
 // truncate sets the size of the regular file obj.
-func (fs *FS) truncate(obj *object, size uint64) error {
+func (fs *FS) truncate(c *backend.Cred, obj *object, size uint64) error {
 	switch obj.st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 	case unix.S_IFDIR:
@@ -194,7 +195,7 @@ func (fs *FS) truncate(obj *object, size uint64) error {
 	if size > 1<<63-1 {
 		return unix.EFBIG
 	}
-	f, err := fs.openFileObj(obj, true)
+	f, err := fs.openFileObj(c, obj, true)
 	if err != nil {
 		return err
 	}

@@ -70,6 +70,11 @@ func (fs *FS) finishNew(c *backend.Cred, dir *object, name string, sa backend.Se
 // A retry finds a file of size 0 with those times and succeeds with the
 // same handle; any other existing file gives EEXIST.
 func (fs *FS) Create(ctx context.Context, c *backend.Cred, dirH []byte, name string, args backend.CreateArgs) ([]byte, *backend.Attr, backend.Wcc, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return nil, nil, backend.Wcc{}, berr
+	}
+	defer restore()
 	if err := checkNewName(name); err != nil {
 		return nil, nil, backend.Wcc{}, err
 	}
@@ -170,7 +175,7 @@ func (fs *FS) createExisting(c *backend.Cred, dir *object, name string, size *ui
 	}
 	fs.putHint(obj.id.Ino, dir.id.Ino, name)
 	if size != nil {
-		if err := fs.truncate(obj, *size); err != nil {
+		if err := fs.truncate(c, obj, *size); err != nil {
 			return fs.encode(obj.id), fs.statAttr(c, obj.fd), err
 		}
 	}
@@ -223,6 +228,11 @@ func (fs *FS) createExclusive(c *backend.Cred, dir *object, name string, verifie
 // Mkdir creates a directory with exactly the mode asked for. A setgid bit
 // inherited from the parent directory is kept, as the kernel sets it.
 func (fs *FS) Mkdir(ctx context.Context, c *backend.Cred, dirH []byte, name string, sa backend.SetAttr) ([]byte, *backend.Attr, backend.Wcc, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return nil, nil, backend.Wcc{}, berr
+	}
+	defer restore()
 	if err := checkNewName(name); err != nil {
 		return nil, nil, backend.Wcc{}, err
 	}
@@ -250,6 +260,11 @@ func (fs *FS) Mkdir(ctx context.Context, c *backend.Cred, dirH []byte, name stri
 // Symlink creates a symlink to target. The target is stored as it is and
 // never followed by the server.
 func (fs *FS) Symlink(ctx context.Context, c *backend.Cred, dirH []byte, name, target string, sa backend.SetAttr) ([]byte, *backend.Attr, backend.Wcc, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return nil, nil, backend.Wcc{}, berr
+	}
+	defer restore()
 	if err := checkNewName(name); err != nil {
 		return nil, nil, backend.Wcc{}, err
 	}
@@ -276,6 +291,11 @@ func (fs *FS) Symlink(ctx context.Context, c *backend.Cred, dirH []byte, name, t
 // Mknod creates a FIFO, socket or device node. Device nodes need
 // CAP_MKNOD, so an unprivileged server gets EPERM from the kernel.
 func (fs *FS) Mknod(ctx context.Context, c *backend.Cred, dirH []byte, name string, typ backend.FileType, major, minor uint32, sa backend.SetAttr) ([]byte, *backend.Attr, backend.Wcc, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return nil, nil, backend.Wcc{}, berr
+	}
+	defer restore()
 	if err := checkNewName(name); err != nil {
 		return nil, nil, backend.Wcc{}, err
 	}
@@ -327,11 +347,21 @@ func (fs *FS) forget(ino, parent uint64, name string, st *unix.Stat_t) {
 // Remove removes a non-directory entry. The kernel's error for a
 // directory (EISDIR) is returned as it is.
 func (fs *FS) Remove(ctx context.Context, c *backend.Cred, dirH []byte, name string) (backend.Wcc, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return backend.Wcc{}, berr
+	}
+	defer restore()
 	return fs.removeEntry(c, dirH, name, 0)
 }
 
 // Rmdir removes an empty directory. A non-empty one gives ENOTEMPTY.
 func (fs *FS) Rmdir(ctx context.Context, c *backend.Cred, dirH []byte, name string) (backend.Wcc, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return backend.Wcc{}, berr
+	}
+	defer restore()
 	return fs.removeEntry(c, dirH, name, unix.AT_REMOVEDIR)
 }
 
@@ -361,6 +391,11 @@ func (fs *FS) removeEntry(c *backend.Cred, dirH []byte, name string, flags int) 
 // replaces an existing file or empty directory atomically. Replacing a
 // non-empty directory gives ENOTEMPTY.
 func (fs *FS) Rename(ctx context.Context, c *backend.Cred, fromDirH []byte, fromName string, toDirH []byte, toName string) (backend.Wcc, backend.Wcc, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return backend.Wcc{}, backend.Wcc{}, berr
+	}
+	defer restore()
 	if err := checkName(fromName); err != nil {
 		return backend.Wcc{}, backend.Wcc{}, err
 	}
@@ -400,6 +435,11 @@ func (fs *FS) Rename(ctx context.Context, c *backend.Cred, fromDirH []byte, from
 // with AT_EMPTY_PATH, which needs CAP_DAC_READ_SEARCH, and falls back to
 // the /proc magic link of the object's descriptor otherwise.
 func (fs *FS) Link(ctx context.Context, c *backend.Cred, h []byte, dirH []byte, name string) (*backend.Attr, backend.Wcc, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return nil, backend.Wcc{}, berr
+	}
+	defer restore()
 	if err := checkNewName(name); err != nil {
 		return nil, backend.Wcc{}, err
 	}

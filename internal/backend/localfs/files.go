@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -184,12 +183,16 @@ func (fs *FS) shrinkCaches() {
 
 // openFile returns an open descriptor of the regular file named by h, from
 // the cache or newly opened, with a reference the caller releases.
-func (fs *FS) openFile(h []byte, write bool) (*cachedFile, error) {
+func (fs *FS) openFile(c *backend.Cred, h []byte, write bool) (*cachedFile, error) {
 	id, err := fs.decode(h)
 	if err != nil {
 		return nil, err
 	}
 	if f := fs.files.get(id, write); f != nil {
+		if err := fs.mayUseCached(c, f, write); err != nil {
+			fs.files.release(f)
+			return nil, err
+		}
 		return f, nil
 	}
 	for try := 0; ; try++ {
@@ -197,7 +200,7 @@ func (fs *FS) openFile(h []byte, write bool) (*cachedFile, error) {
 		if err != nil {
 			return nil, err
 		}
-		f, err := fs.openFileObj(obj, write)
+		f, err := fs.openFileObj(c, obj, write)
 		obj.close()
 		if errors.Is(err, errRaced) && try < 3 {
 			continue
@@ -211,8 +214,12 @@ func (fs *FS) openFile(h []byte, write bool) (*cachedFile, error) {
 var errRaced = fmt.Errorf("object moved during the call: %w", backend.ErrStale)
 
 // openFileObj is openFile for a resolved object.
-func (fs *FS) openFileObj(obj *object, write bool) (*cachedFile, error) {
+func (fs *FS) openFileObj(c *backend.Cred, obj *object, write bool) (*cachedFile, error) {
 	if f := fs.files.get(obj.id, write); f != nil {
+		if err := fs.mayUseCached(c, f, write); err != nil {
+			fs.files.release(f)
+			return nil, err
+		}
 		return f, nil
 	}
 	switch obj.st.Mode & unix.S_IFMT {
@@ -222,7 +229,7 @@ func (fs *FS) openFileObj(obj *object, write bool) (*cachedFile, error) {
 	default:
 		return nil, fmt.Errorf("not a regular file: %w", unix.EINVAL)
 	}
-	fd, writable, err := fs.openData(obj, write)
+	fd, writable, err := fs.openData(obj, write, fs.ownerUID(c))
 	if err != nil {
 		return nil, err
 	}
@@ -230,17 +237,17 @@ func (fs *FS) openFileObj(obj *object, write bool) (*cachedFile, error) {
 }
 
 // openData opens the regular file obj for I/O: read-write when allowed,
-// else read-only or write-only as needed. If the serving user owns the
-// file but its mode denies the access (mode 0444 or 0111, say), the owner
+// else read-only or write-only as needed. If owner (the serving user, or
+// the caller in passthrough mode) owns the file but its mode denies the access (mode 0444 or 0111, say), the owner
 // bits are added for the open and restored afterwards, as knfsd lets the
 // owner override permissions that clients checked at open(2).
 //
 // NOTE: while the owner bits are added, another process sees the wider
 // mode, and a chmod by someone else in that window is overwritten by the
 // restore. Overrides of the same inode are serialized.
-func (fs *FS) openData(obj *object, write bool) (fd int, writable bool, err error) {
+func (fs *FS) openData(obj *object, write bool, owner uint32) (fd int, writable bool, err error) {
 	fd, writable, err = fs.openDataModes(obj, write)
-	if err != unix.EACCES || obj.st.Uid != uint32(os.Geteuid()) {
+	if err != unix.EACCES || obj.st.Uid != owner {
 		return fd, writable, err
 	}
 

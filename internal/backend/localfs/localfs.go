@@ -113,6 +113,8 @@ type FS struct {
 	verifier [8]byte
 	gen      genSource
 	serving  servingUser
+	realUID  uint32      // effective uid of the process
+	base     threadCreds // credentials restored after passthrough calls
 	identity Identity
 	noSquash bool
 	logger   *slog.Logger
@@ -170,7 +172,12 @@ func New(root string, opts Options) (*FS, error) {
 		return nil, fmt.Errorf("localfs: generate write verifier: %w", err)
 	}
 
-	fs.serving = servingUser{uid: uint32(os.Geteuid()), gid: uint32(os.Getegid())}
+	fs.realUID = uint32(os.Geteuid())
+	fs.serving = servingUser{uid: fs.realUID, gid: uint32(os.Getegid())}
+	fs.base = threadCreds{uid: fs.realUID, gid: uint32(os.Getegid())}
+	if fs.base.groups, err = unix.Getgroups(); err != nil {
+		return nil, fmt.Errorf("localfs: read supplementary groups: %w", err)
+	}
 	if opts.serving != nil {
 		fs.serving = *opts.serving
 	}

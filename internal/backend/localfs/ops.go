@@ -14,6 +14,11 @@ import (
 
 // GetAttr returns the attributes of the object named by h.
 func (fs *FS) GetAttr(ctx context.Context, c *backend.Cred, h []byte) (backend.Attr, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return backend.Attr{}, berr
+	}
+	defer restore()
 	obj, err := fs.resolve(h)
 	if err != nil {
 		return backend.Attr{}, err
@@ -26,6 +31,11 @@ func (fs *FS) GetAttr(ctx context.Context, c *backend.Cred, h []byte) (backend.A
 // A failed change may leave earlier changes of the same call in place, as
 // with knfsd.
 func (fs *FS) SetAttr(ctx context.Context, c *backend.Cred, h []byte, sa backend.SetAttr, guard *time.Time) (backend.Wcc, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return backend.Wcc{}, berr
+	}
+	defer restore()
 	obj, err := fs.resolve(h)
 	if err != nil {
 		return backend.Wcc{}, err
@@ -44,6 +54,11 @@ func (fs *FS) SetAttr(ctx context.Context, c *backend.Cred, h []byte, sa backend
 // Lookup finds name in directory dir and records the hint of the child.
 // "." is dir itself and ".." its parent, or dir when dir is the root.
 func (fs *FS) Lookup(ctx context.Context, c *backend.Cred, dirH []byte, name string) ([]byte, backend.Attr, *backend.Attr, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return nil, backend.Attr{}, nil, berr
+	}
+	defer restore()
 	if name != "." && name != ".." {
 		if err := checkName(name); err != nil {
 			return nil, backend.Attr{}, nil, err
@@ -103,6 +118,11 @@ func (fs *FS) openParent(dir *object) (*object, error) {
 // read-only mounts. As in knfsd, DELETE is granted only on directories,
 // where it means removing entries, and LOOKUP only on directories.
 func (fs *FS) Access(ctx context.Context, c *backend.Cred, h []byte, mask uint32) (uint32, backend.Attr, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return 0, backend.Attr{}, berr
+	}
+	defer restore()
 	obj, err := fs.resolve(h)
 	if err != nil {
 		return 0, backend.Attr{}, err
@@ -171,6 +191,11 @@ func modeAllows(st *unix.Stat_t, uid, gid uint32, mode uint32) bool {
 // Readlink returns the target of the symlink h. It reads the link through
 // the O_PATH descriptor of the link itself, never following it.
 func (fs *FS) Readlink(ctx context.Context, c *backend.Cred, h []byte) (string, *backend.Attr, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return "", nil, berr
+	}
+	defer restore()
 	obj, err := fs.resolve(h)
 	if err != nil {
 		return "", nil, err
@@ -194,10 +219,15 @@ func (fs *FS) Readlink(ctx context.Context, c *backend.Cred, h []byte) (string, 
 // Read reads from the regular file h at off with pread on a cached
 // descriptor. A file removed meanwhile (link count 0) is stale.
 func (fs *FS) Read(ctx context.Context, c *backend.Cred, h []byte, off uint64, buf []byte) (int, bool, *backend.Attr, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return 0, false, nil, berr
+	}
+	defer restore()
 	if off > math.MaxInt64 {
 		return 0, false, nil, fmt.Errorf("read offset %d: %w", off, unix.EINVAL)
 	}
-	f, err := fs.openFile(h, false)
+	f, err := fs.openFile(c, h, false)
 	if err != nil {
 		return 0, false, nil, err
 	}
@@ -234,10 +264,15 @@ func (fs *FS) Read(ctx context.Context, c *backend.Cred, h []byte, off uint64, b
 // descriptor, then syncs as stable asks: nothing for Unstable, fdatasync
 // for DataSync, fsync for FileSync. committed is the stability reached.
 func (fs *FS) Write(ctx context.Context, c *backend.Cred, h []byte, off uint64, data []byte, stable backend.Stable) (int, backend.Stable, backend.Wcc, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return 0, 0, backend.Wcc{}, berr
+	}
+	defer restore()
 	if off > math.MaxInt64 || uint64(len(data)) > math.MaxInt64-off {
 		return 0, 0, backend.Wcc{}, fmt.Errorf("write at offset %d: %w", off, unix.EFBIG)
 	}
-	f, err := fs.openFile(h, true)
+	f, err := fs.openFile(c, h, true)
 	if err != nil {
 		return 0, 0, backend.Wcc{}, err
 	}
@@ -287,7 +322,12 @@ func (fs *FS) Write(ctx context.Context, c *backend.Cred, h []byte, off uint64, 
 // cached, an error from write-back of data written through the cache is
 // seen here.
 func (fs *FS) Commit(ctx context.Context, c *backend.Cred, h []byte, off uint64, count uint32) (backend.Wcc, error) {
-	f, err := fs.openFile(h, false)
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return backend.Wcc{}, berr
+	}
+	defer restore()
+	f, err := fs.openFile(c, h, false)
 	if err != nil {
 		return backend.Wcc{}, err
 	}
@@ -300,6 +340,11 @@ func (fs *FS) Commit(ctx context.Context, c *backend.Cred, h []byte, off uint64,
 
 // FSStat returns the space and file counts from fstatfs.
 func (fs *FS) FSStat(ctx context.Context, c *backend.Cred, h []byte) (backend.FSStat, *backend.Attr, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return backend.FSStat{}, nil, berr
+	}
+	defer restore()
 	obj, err := fs.resolve(h)
 	if err != nil {
 		return backend.FSStat{}, nil, err
@@ -332,6 +377,11 @@ var linkMax = map[int64]uint32{
 
 // PathConf returns the POSIX limits of the exported file system.
 func (fs *FS) PathConf(ctx context.Context, c *backend.Cred, h []byte) (backend.PathConf, *backend.Attr, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return backend.PathConf{}, nil, berr
+	}
+	defer restore()
 	obj, err := fs.resolve(h)
 	if err != nil {
 		return backend.PathConf{}, nil, err

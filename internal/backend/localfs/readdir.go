@@ -114,6 +114,11 @@ func (c *dirStreamCache) closeAll() {
 // NOTE: on tmpfs before Linux 6.6 a cookie is an entry index, so entries
 // removed before it shift the listing and may skip or repeat names.
 func (fs *FS) ReadDir(ctx context.Context, c *backend.Cred, dirH []byte, args backend.ReadDirArgs) (backend.ReadDirResult, error) {
+	restore, berr := fs.become(c)
+	if berr != nil {
+		return backend.ReadDirResult{}, berr
+	}
+	defer restore()
 	dir, err := fs.resolveDir(dirH)
 	if err != nil {
 		return backend.ReadDirResult{}, err
