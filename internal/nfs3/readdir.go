@@ -74,17 +74,17 @@ func (s *server) serveReaddir(ctx context.Context, call *oncrpc.Call, e *xdr.Enc
 	maxcount := int(min(a.maxcount, maxDirReply))
 	dircount := int(min(a.dircount, maxDirReply))
 
-	wanted := maxcount / (dirEntryFixed + 4)
+	maxEntries := maxcount / (dirEntryFixed + 4)
 	if plus {
-		wanted = min(maxcount/minPlusEntry, dircount/(dirEntryFixed+4))
+		maxEntries = min(maxcount/minPlusEntry, dircount/(dirEntryFixed+4))
 	}
-	wanted = min(wanted+1, maxDirEntries)
+	maxEntries = min(maxEntries+1, maxDirEntries)
 
 	cred := credOf(call)
 	res, err := s.fs.ReadDir(ctx, &cred, a.fh, backend.ReadDirArgs{
 		Cookie:     a.cookie,
 		Verifier:   a.verifier,
-		MaxEntries: wanted,
+		MaxEntries: maxEntries,
 		Plus:       plus,
 	})
 	if err != nil {
