@@ -31,7 +31,7 @@ func fileType(mode uint32) backend.FileType {
 
 func timeOf(ts unix.Timespec) time.Time { return time.Unix(ts.Sec, ts.Nsec) }
 
-// attr converts st to the attributes the caller c sees. In owner mode the
+// attr converts st to the attributes reported to caller c. In owner mode the
 // serving user's uid and gid are reported as the caller's.
 func (fs *FS) attr(c *backend.Cred, st *unix.Stat_t) backend.Attr {
 	a := backend.Attr{

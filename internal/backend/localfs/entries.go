@@ -192,6 +192,9 @@ func exclusiveTimes(v [8]byte) (mtime, atime int64) {
 func (fs *FS) createExclusive(c *backend.Cred, dir *object, name string, verifier [8]byte) ([]byte, *backend.Attr, error) {
 	mtime, atime := exclusiveTimes(verifier)
 	fd, err := fs.openNew(dir, name, defaultExclusiveMode)
+
+	// An existing file is a retry of this create if it still has the
+	// verifier in its times.
 	if err == unix.EEXIST {
 		obj, err := fs.openChild(dir, name)
 		if err != nil {
@@ -208,6 +211,7 @@ func (fs *FS) createExclusive(c *backend.Cred, dir *object, name string, verifie
 	if err != nil {
 		return nil, nil, err
 	}
+
 	obj, err := fs.adoptNew(dir, name, fd)
 	if err != nil {
 		return nil, nil, err
@@ -313,6 +317,7 @@ func (fs *FS) Mknod(ctx context.Context, c *backend.Cred, dirH []byte, name stri
 	default:
 		return nil, nil, backend.Wcc{}, fmt.Errorf("mknod of type %d: %w", typ, backend.ErrBadType)
 	}
+
 	op, err := fs.beginEntryOp(dirH)
 	if err != nil {
 		return nil, nil, backend.Wcc{}, err
@@ -332,11 +337,11 @@ func (fs *FS) Mknod(ctx context.Context, c *backend.Cred, dirH []byte, name stri
 }
 
 // forget drops what the backend keeps about the object ino after its
-// entry name in parent was removed or replaced. nlink is the object's link
-// count before that; an object with no other link is gone.
+// entry name in parent was removed or replaced. st is the object's stat
+// from before. An object with no other link is gone.
 func (fs *FS) forget(ino, parent uint64, name string, st *unix.Stat_t) {
-	gone := st.Nlink <= 1 || st.Mode&unix.S_IFMT == unix.S_IFDIR
-	if gone {
+	lastLink := st.Nlink <= 1 || st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if lastLink {
 		fs.hints.Delete(ino)
 		fs.files.evictIno(ino)
 		return

@@ -237,10 +237,11 @@ func (fs *FS) openFileObj(c *backend.Cred, obj *object, write bool) (*cachedFile
 }
 
 // openData opens the regular file obj for I/O: read-write when allowed,
-// else read-only or write-only as needed. If owner (the serving user, or
-// the caller in passthrough mode) owns the file but its mode denies the access (mode 0444 or 0111, say), the owner
-// bits are added for the open and restored afterwards, as knfsd lets the
-// owner override permissions that clients checked at open(2).
+// else read-only or write-only as needed. Sometimes owner (the serving
+// user, or the caller in passthrough mode) owns the file but its mode
+// denies the access, as with mode 0444 or 0111. Then the owner bits are
+// added for the open and restored afterwards. knfsd also lets the owner
+// override such modes, because clients check access at open(2).
 //
 // NOTE: while the owner bits are added, another process sees the wider
 // mode, and a chmod by someone else in that window is overwritten by the

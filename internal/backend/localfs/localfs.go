@@ -6,7 +6,7 @@
 // Every operation works relative to directory file descriptors. A file
 // handle names an object by inode number and generation. To find it, the
 // backend rebuilds a path from hints (parent inode and name, as last seen)
-// up to the export root and opens that path with openat2 and
+// up to the export root. It opens that path with openat2 and
 // RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS, RESOLVE_NO_MAGICLINKS and
 // RESOLVE_NO_XDEV, then checks inode and generation with fstat. When a hint
 // is missing or wrong it searches the tree from the root for the inode
@@ -93,7 +93,7 @@ type servingUser struct {
 	uid, gid uint32
 }
 
-// genSource says where generations come from on the exported file system.
+// genSource is where generations come from on the exported file system.
 type genSource int
 
 const (
@@ -229,7 +229,7 @@ func (fs *FS) WriteVerifier() [8]byte { return fs.verifier }
 
 // exportKey derives the key that ties handles to this export. It hashes the
 // file system id, the kernel handle of the root (when there is one) and the
-// root inode number, all of which survive restarts and reboots on
+// root inode number. All of them survive restarts and reboots on
 // persistent file systems, so handles stay valid even without the hint
 // store.
 func exportKey(rootFD int, rootIno uint64) ([8]byte, error) {

@@ -578,3 +578,26 @@ func TestGenerationDiffers(t *testing.T) {
 		t.Errorf("handle of a missing inode: %v, want ErrStale", err)
 	}
 }
+
+func TestHandlesWithSmallHintCache(t *testing.T) {
+	root := t.TempDir()
+	state := filepath.Join(t.TempDir(), "h.db")
+	fs := openTestFS(t, root, state, Options{HintEntries: 8})
+	want := map[string][]byte{}
+	dir := fs.Root()
+	for depth := 0; depth < 4; depth++ {
+		dir = mustMkdir(t, fs, dir, "level")
+		for i := 0; i < 20; i++ {
+			name := string(rune('a'+depth)) + string(rune('a'+i))
+			h := mustCreate(t, fs, dir, name)
+			mustWrite(t, fs, h, 0, name)
+			want[name] = h
+		}
+	}
+	fs.files.closeAll()
+	for name, h := range want {
+		if got := mustRead(t, fs, h); got != name {
+			t.Errorf("%s: read %q", name, got)
+		}
+	}
+}

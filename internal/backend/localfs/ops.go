@@ -113,7 +113,7 @@ func (fs *FS) openParent(dir *object) (*object, error) {
 }
 
 // Access returns the requested access bits that the kernel grants the
-// serving user (in owner mode) on the object. It asks faccessat2 with
+// serving user (in owner mode) on the object. It calls faccessat2 with
 // AT_EACCESS, so the result follows mode bits, ACLs, capabilities and
 // read-only mounts. As in knfsd, DELETE is granted only on directories,
 // where it means removing entries, and LOOKUP only on directories.
@@ -159,7 +159,7 @@ func (fs *FS) Access(ctx context.Context, c *backend.Cred, h []byte, mask uint32
 	return granted, fs.attr(c, &obj.st), nil
 }
 
-// accessOK asks the kernel whether the serving user has access mode to
+// accessOK reports whether the kernel grants the serving user has access mode to
 // obj. Kernels before 5.8 lack faccessat2, so the mode bits decide there.
 func (fs *FS) accessOK(obj *object, mode uint32) bool {
 	err := unix.Faccessat2(obj.fd, "", mode, unix.AT_EMPTY_PATH|unix.AT_EACCESS|unix.AT_SYMLINK_NOFOLLOW)
@@ -261,7 +261,7 @@ func (fs *FS) Read(ctx context.Context, c *backend.Cred, h []byte, off uint64, b
 }
 
 // Write writes data to the regular file h at off with pwrite on a cached
-// descriptor, then syncs as stable asks: nothing for Unstable, fdatasync
+// descriptor, then syncs as stable requests: nothing for Unstable, fdatasync
 // for DataSync, fsync for FileSync. committed is the stability reached.
 func (fs *FS) Write(ctx context.Context, c *backend.Cred, h []byte, off uint64, data []byte, stable backend.Stable) (int, backend.Stable, backend.Wcc, error) {
 	restore, berr := fs.become(c)
@@ -318,7 +318,7 @@ func (fs *FS) Write(ctx context.Context, c *backend.Cred, h []byte, off uint64, 
 }
 
 // Commit flushes the whole file h with fsync, whatever off and count say.
-// The fsync error (EIO, say) is returned as it is. Because descriptors stay
+// The fsync error (such as EIO) is returned as it is. Because descriptors stay
 // cached, an error from write-back of data written through the cache is
 // seen here.
 func (fs *FS) Commit(ctx context.Context, c *backend.Cred, h []byte, off uint64, count uint32) (backend.Wcc, error) {

@@ -107,7 +107,7 @@ func (c *dirStreamCache) closeAll() {
 // ReadDir lists directory dir from args.Cookie. Cookies are the kernel's
 // d_off values, so they stay valid while the directory changes on file
 // systems with stable offsets (ext4 hash cookies, xfs, btrfs, tmpfs since
-// Linux 6.6), and the cookie verifier is always zero: a changed directory
+// Linux 6.6). The cookie verifier is always zero, so a changed directory
 // never gives ErrBadCookie. "." and ".." are listed as the kernel returns
 // them, with ".." of the root carrying the root's file id.
 //

@@ -392,8 +392,10 @@ func (fs *FS) search(id handle.ID) (*object, error) {
 		if err != nil {
 			continue
 		}
+		// A directory that fails to list part way is skipped, like one
+		// that fails to open.
 		var found *object
-		err = readDirents(dfd, *bufp, func(e dirent) bool {
+		readDirents(dfd, *bufp, func(e dirent) bool {
 			if e.name == "." || e.name == ".." {
 				return true
 			}
@@ -416,7 +418,6 @@ func (fs *FS) search(id handle.ID) (*object, error) {
 			}
 			return found, nil
 		}
-		_ = err // an unreadable directory is skipped like an unopenable one
 	}
 	return nil, fmt.Errorf("inode %d not found in export: %w", id.Ino, backend.ErrStale)
 }

@@ -116,7 +116,7 @@ func testAsOrdinaryUser(t *testing.T, dir string) {
 
 	t.Run("read-only files", func(t *testing.T) {
 		for _, mode := range []uint32{0o444, 0o111, 0o000} {
-			name := "mode" + strings.TrimLeft(string(rune('0'+mode>>6)), "")
+			name := "mode" + string(rune('0'+mode>>6))
 			h, _, _, err := fs.Create(ctx, caller, fs.Root(), name, backend.CreateArgs{
 				Mode: backend.CreateGuarded, Attr: backend.SetAttr{Mode: u32(mode)},
 			})
