@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,16 @@ type conn struct {
 	calls    sync.WaitGroup
 	nCalls   atomic.Uint64
 
+	// Idle tracking: started is the connection's start, lastActive the
+	// time since started of the last record received or call finished,
+	// and active the calls received and not yet finished. idleTimer runs
+	// checkIdle and is guarded by idleMu.
+	started    time.Time
+	lastActive atomic.Int64
+	active     atomic.Int32
+	idleMu     sync.Mutex
+	idleTimer  *time.Timer
+
 	writeMu  sync.Mutex
 	writeErr error // first write failure, guarded by writeMu
 
@@ -52,6 +63,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		ctx:      ctx,
 		cancel:   cancel,
 		inFlight: make(chan struct{}, s.maxInFlight),
+		started:  time.Now(),
 	}
 }
 
@@ -61,10 +73,12 @@ func (c *conn) serve() {
 	defer c.srv.untrackConn(c)
 	log := c.srv.log
 	log.Info("RPC client connected", "remote", c.remote.String())
+	c.startIdleTimer()
 
 	c.readLoop()
 	c.calls.Wait()
 	c.close()
+	c.stopIdleTimer()
 
 	log.Info("RPC client disconnected", "remote", c.remote.String(), "calls", c.nCalls.Load())
 }
@@ -80,6 +94,8 @@ func (c *conn) readLoop() {
 			c.logReadError(err)
 			return
 		}
+		c.active.Add(1)
+		c.touch()
 		if !c.handleRecord(rec) {
 			return
 		}
@@ -158,6 +174,7 @@ func (c *conn) handleRecord(rec *[]byte) bool {
 		c.srv.log.Warn("invalid RPC message; closing connection", "remote", c.remote.String(),
 			"xid", call.XID, "bytes", len(*rec), "error", err)
 		putCallState(st)
+		c.active.Add(-1)
 		c.close()
 		return false
 	case headerRPCMismatch:
@@ -199,10 +216,51 @@ func (c *conn) handleRecord(rec *[]byte) bool {
 		return true
 	}
 
-	c.inFlight <- struct{}{}
+	if !c.acquireSlots() {
+		putCallState(st)
+		c.active.Add(-1)
+		return false
+	}
 	c.calls.Add(1)
 	go c.runCall(st, prog, &prog.Procs[call.Proc], start)
 	return true
+}
+
+// acquireSlots takes one slot of the connection's in-flight limit and one
+// of the server's, waiting while either is used up, so the reader stops
+// reading and TCP flow control slows the client down. A wait is logged at
+// most once a minute for the server limit, and once a minute per remote
+// address for the connection limit. acquireSlots returns false, holding
+// no slot, if the connection is closed while it waits.
+func (c *conn) acquireSlots() bool {
+	select {
+	case c.inFlight <- struct{}{}:
+	default:
+		c.srv.logLimited(slog.LevelInfo, "conn-in-flight "+remoteHost(c.remote),
+			"RPC calls in flight reached the per-connection limit; reading from the client paused until one finishes",
+			"remote", c.remote.String(), "max_in_flight_per_conn", c.srv.maxInFlight)
+		select {
+		case c.inFlight <- struct{}{}:
+		case <-c.ctx.Done():
+			return false
+		}
+	}
+
+	select {
+	case c.srv.inFlight <- struct{}{}:
+		return true
+	default:
+	}
+	c.srv.logLimited(slog.LevelInfo, "server-in-flight",
+		"RPC calls in flight reached the server limit; reading paused until one finishes",
+		"remote", c.remote.String(), "max_in_flight", cap(c.srv.inFlight))
+	select {
+	case c.srv.inFlight <- struct{}{}:
+		return true
+	case <-c.ctx.Done():
+		<-c.inFlight
+		return false
+	}
 }
 
 // reject sends the rejection already encoded in st and records the call.
@@ -214,6 +272,8 @@ func (c *conn) reject(st *callState, progName, procName string, start time.Time,
 	}
 	c.finishCall(&st.call, progName, procName, start, rejection)
 	putCallState(st)
+	c.touch()
+	c.active.Add(-1)
 }
 
 // runCall runs one procedure handler on its own goroutine and sends its
@@ -222,6 +282,9 @@ func (c *conn) reject(st *callState, progName, procName string, start time.Time,
 // and the client gets no reply for the call anyway.
 func (c *conn) runCall(st *callState, prog *Program, proc *Procedure, start time.Time) {
 	defer func() {
+		c.touch()
+		c.active.Add(-1)
+		<-c.srv.inFlight
 		<-c.inFlight
 		c.calls.Done()
 	}()
@@ -280,9 +343,9 @@ func (c *conn) encodeHandlerError(st *callState, prog *Program, proc *Procedure,
 
 // send writes one reply record. msg starts with four reserved bytes for
 // the record mark. After the first write failure the connection is closed
-// and later replies are dropped.
-// NOTE: writes have no deadline, so a client that stops reading blocks the
-// calls of its connection until Shutdown's context ends.
+// and later replies are dropped. A write that blocks for longer than the
+// server's write timeout fails, so a client that stops reading loses its
+// connection instead of holding the calls of that connection.
 func (c *conn) send(msg []byte) {
 	putRecordMark(msg)
 	c.writeMu.Lock()
@@ -290,13 +353,69 @@ func (c *conn) send(msg []byte) {
 	if c.writeErr != nil {
 		return
 	}
+	if c.srv.writeTimeout > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout))
+	}
 	if _, err := c.nc.Write(msg); err != nil {
 		c.writeErr = err
-		if !c.closed.Load() {
+		switch {
+		case c.closed.Load():
+			// The server closed the connection and logged why.
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			c.srv.log.Warn("RPC client did not read its replies within the write timeout; closing connection",
+				"remote", c.remote.String(), "write_timeout", c.srv.writeTimeout, "reply_bytes", len(msg))
+		default:
 			c.srv.log.Warn("writing RPC reply failed; closing connection", "remote", c.remote.String(), "error", err)
 		}
 		c.close()
 	}
+}
+
+// touch records activity on the connection for the idle timeout.
+func (c *conn) touch() {
+	c.lastActive.Store(int64(time.Since(c.started)))
+}
+
+func (c *conn) startIdleTimer() {
+	if c.srv.idleTimeout <= 0 {
+		return
+	}
+	c.touch()
+	c.idleMu.Lock()
+	c.idleTimer = time.AfterFunc(c.srv.idleTimeout, c.checkIdle)
+	c.idleMu.Unlock()
+}
+
+func (c *conn) stopIdleTimer() {
+	c.idleMu.Lock()
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+	}
+	c.idleMu.Unlock()
+}
+
+// checkIdle runs when the idle timer fires. It closes the connection if
+// no call is in flight and nothing arrived for the idle timeout, and
+// otherwise sets the timer to the moment the connection would become idle.
+func (c *conn) checkIdle() {
+	c.idleMu.Lock()
+	defer c.idleMu.Unlock()
+	if c.closed.Load() {
+		return
+	}
+	timeout := c.srv.idleTimeout
+	if c.active.Load() > 0 {
+		c.idleTimer.Reset(timeout)
+		return
+	}
+	idle := time.Since(c.started) - time.Duration(c.lastActive.Load())
+	if idle < timeout {
+		c.idleTimer.Reset(timeout - idle)
+		return
+	}
+	c.srv.log.Info("closing idle RPC connection", "remote", c.remote.String(),
+		"idle", idle.Round(time.Millisecond), "idle_timeout", timeout)
+	c.close()
 }
 
 // finishCall counts a finished call, logs it at debug level and passes it

@@ -10,11 +10,21 @@
 // PROG_UNAVAIL, PROG_MISMATCH, PROC_UNAVAIL) itself. Every accepted call
 // runs its Handler on a new goroutine, so a slow call does not delay a fast
 // one on the same connection, and replies go out in completion order.
-// At most Options.MaxInFlightPerConn calls of a connection run at once.
-// While that many are running, the reader stops reading until one
-// finishes, so TCP flow control slows the client down. Replies are
-// written whole, one record of one fragment each, under a per-connection
-// lock.
+// At most Options.MaxInFlightPerConn calls of a connection, and at most
+// Options.MaxInFlight calls of all connections, run at once. While either
+// limit is reached, the reader stops reading until a call finishes, so
+// TCP flow control slows the client down. Replies are written whole, one
+// record of one fragment each, under a per-connection lock.
+//
+// # Limits
+//
+// The server closes a connection without a reply when Options.AcceptConn
+// rejects it or Options.MaxConns connections are already open. It also
+// closes a connection that sends a record over Options.MaxRecordSize, that
+// is idle for Options.IdleTimeout, or whose reply write blocks for
+// Options.WriteTimeout. Each limit has a default. Rejections at accept and waits on the in-flight limits are
+// logged at most once a minute per remote address, with a "suppressed"
+// count of the lines held back since the previous one.
 //
 // Only AUTH_NONE and AUTH_SYS credentials are accepted, each with an empty
 // AUTH_NONE verifier; replies carry an AUTH_NONE verifier. A message that

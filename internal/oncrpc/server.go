@@ -19,6 +19,41 @@ import (
 // unbounded goroutines and buffers.
 const DefaultMaxInFlightPerConn = 128
 
+// DefaultMaxInFlight is the limit on calls being handled at once across
+// all connections when Options.MaxInFlight is zero. Each call holds its
+// call record and reply buffer, so with 1 MiB WRITE calls the records of
+// 256 calls take about 256 MiB.
+// NOTE: 256 is an estimate, not a measurement: twice the per-connection
+// limit, so two busy mounts run at full depth at once.
+const DefaultMaxInFlight = 256
+
+// DefaultMaxConns is the limit on open connections when Options.MaxConns
+// is zero. A mount uses one connection (up to 16 with the Linux nconnect
+// option), and MOUNT calls and probes add short-lived ones, so 256 leaves
+// room for several hosts. An idle connection costs one goroutine and a
+// 64 KiB read buffer, so 256 of them take about 16 MiB.
+const DefaultMaxConns = 256
+
+// DefaultIdleTimeout is how long a connection may stay without calls
+// before the server closes it, when Options.IdleTimeout is zero. The
+// Linux client closes its own idle NFS connections after 5 minutes
+// (XS_IDLE_DISC_TO in net/sunrpc/xprtsock.c) and reconnects on the next
+// call, so 15 minutes never cuts a working Linux mount first. The timeout
+// reclaims connections from peers that went silent without closing.
+const DefaultIdleTimeout = 15 * time.Minute
+
+// DefaultWriteTimeout is how long writing one reply may block before the
+// server closes the connection, when Options.WriteTimeout is zero. A
+// client that reads its socket drains a 1 MiB reply in well under a second
+// on a host-only network, so 30 seconds only catches a client that stopped
+// reading. Without the timeout such a client would keep the calls of its
+// connection, their buffers and goroutines, until Shutdown.
+const DefaultWriteTimeout = 30 * time.Second
+
+// rejectLogInterval is the least time between two log lines for the same
+// kind of event from the same remote address.
+const rejectLogInterval = time.Minute
+
 // ErrServerClosed is returned by Serve after Shutdown has been called.
 var ErrServerClosed = errors.New("oncrpc: server closed")
 
@@ -46,8 +81,27 @@ type Options struct {
 	// once; the connection's reader waits while the bound is reached. Zero
 	// means DefaultMaxInFlightPerConn.
 	MaxInFlightPerConn int
+	// MaxInFlight bounds the calls of all connections that run at once; a
+	// connection's reader waits while the bound is reached. Zero means
+	// DefaultMaxInFlight.
+	MaxInFlight int
+	// MaxConns bounds the open connections. A connection accepted while
+	// the bound is reached is closed at once without a reply. Zero means
+	// DefaultMaxConns.
+	MaxConns int
+	// IdleTimeout closes a connection that has had no call in flight and
+	// has received no complete record for this long, which includes a
+	// client that stalls in the middle of a record. Zero means
+	// DefaultIdleTimeout, and a negative value keeps idle connections open.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds how long writing one reply may block on a client
+	// that does not read; the connection is then closed. Zero means
+	// DefaultWriteTimeout, and a negative value lets writes block.
+	WriteTimeout time.Duration
 	// AcceptConn decides whether a new connection is served. It runs on the
-	// accepting goroutine. Nil accepts every connection.
+	// accepting goroutine. Nil accepts every connection. A rejected
+	// connection is closed without a reply and logged, at most once a
+	// minute for each remote address.
 	AcceptConn func(remote net.Addr) bool
 	// Observer, if set, is called once per call after its reply has been
 	// written or has failed to write, and once for a call whose handler
@@ -69,11 +123,17 @@ type versionRange struct{ low, high uint32 }
 
 // Server serves registered RPC programs over TCP with record marking.
 type Server struct {
-	log         *slog.Logger
-	maxRecord   int
-	maxInFlight int
-	acceptConn  func(net.Addr) bool
-	observer    func(CallInfo)
+	log          *slog.Logger
+	maxRecord    int
+	maxInFlight  int // per connection
+	maxConns     int
+	idleTimeout  time.Duration // zero or less disables
+	writeTimeout time.Duration // zero or less disables
+	acceptConn   func(net.Addr) bool
+	observer     func(CallInfo)
+
+	inFlight   chan struct{} // semaphore of the calls of all connections
+	logLimiter *logLimiter
 
 	programs atomic.Pointer[programTable]
 	regMu    sync.Mutex // serializes Register
@@ -88,13 +148,17 @@ type Server struct {
 // NewServer returns a Server with no programs registered.
 func NewServer(opts Options) *Server {
 	s := &Server{
-		log:         opts.Logger,
-		maxRecord:   opts.MaxRecordSize,
-		maxInFlight: opts.MaxInFlightPerConn,
-		acceptConn:  opts.AcceptConn,
-		observer:    opts.Observer,
-		listeners:   make(map[net.Listener]struct{}),
-		conns:       make(map[*conn]struct{}),
+		log:          opts.Logger,
+		maxRecord:    opts.MaxRecordSize,
+		maxInFlight:  opts.MaxInFlightPerConn,
+		maxConns:     opts.MaxConns,
+		idleTimeout:  opts.IdleTimeout,
+		writeTimeout: opts.WriteTimeout,
+		acceptConn:   opts.AcceptConn,
+		observer:     opts.Observer,
+		logLimiter:   newLogLimiter(rejectLogInterval),
+		listeners:    make(map[net.Listener]struct{}),
+		conns:        make(map[*conn]struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -104,6 +168,20 @@ func NewServer(opts Options) *Server {
 	}
 	if s.maxInFlight <= 0 {
 		s.maxInFlight = DefaultMaxInFlightPerConn
+	}
+	maxTotal := opts.MaxInFlight
+	if maxTotal <= 0 {
+		maxTotal = DefaultMaxInFlight
+	}
+	s.inFlight = make(chan struct{}, maxTotal)
+	if s.maxConns <= 0 {
+		s.maxConns = DefaultMaxConns
+	}
+	if s.idleTimeout == 0 {
+		s.idleTimeout = DefaultIdleTimeout
+	}
+	if s.writeTimeout == 0 {
+		s.writeTimeout = DefaultWriteTimeout
 	}
 	s.programs.Store(&programTable{
 		versions: map[uint64]*Program{},
@@ -179,14 +257,23 @@ func (s *Server) Serve(l net.Listener) error {
 
 		remote := nc.RemoteAddr()
 		if s.acceptConn != nil && !s.acceptConn(remote) {
-			s.log.Info("RPC connection rejected by access control", "remote", remote.String())
+			s.logLimited(slog.LevelWarn, "access "+remoteHost(remote),
+				"RPC connection rejected by access control; closed without a reply",
+				"remote", remote.String())
 			nc.Close()
 			continue
 		}
 		c := newConn(s, nc)
-		if !s.trackConn(c) {
+		switch s.trackConn(c) {
+		case trackClosing:
 			nc.Close()
 			return ErrServerClosed
+		case trackFull:
+			s.logLimited(slog.LevelWarn, "conns "+remoteHost(remote),
+				"RPC connection rejected: connection limit reached; closed without a reply",
+				"remote", remote.String(), "max_conns", s.maxConns)
+			nc.Close()
+			continue
 		}
 		go c.serve()
 	}
@@ -252,17 +339,36 @@ func (s *Server) untrackListener(l net.Listener) {
 	s.mu.Unlock()
 }
 
-// trackConn registers c unless the server is shutting down, so Shutdown
-// reaches every connection that starts serving.
-func (s *Server) trackConn(c *conn) bool {
+// trackResult is the outcome of trackConn.
+type trackResult int
+
+const (
+	trackOK      trackResult = iota
+	trackClosing             // the server is shutting down
+	trackFull                // Options.MaxConns connections are open
+)
+
+// trackConn registers c unless the server is shutting down or full, so
+// Shutdown reaches every connection that starts serving.
+func (s *Server) trackConn(c *conn) trackResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
-		return false
+		return trackClosing
+	}
+	if len(s.conns) >= s.maxConns {
+		return trackFull
 	}
 	s.conns[c] = struct{}{}
 	s.connWG.Add(1)
-	return true
+	return trackOK
+}
+
+// connCount returns the number of open connections.
+func (s *Server) connCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 func (s *Server) untrackConn(c *conn) {
