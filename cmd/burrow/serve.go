@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/burrow-nfs/burrow/internal/access"
 	"github.com/burrow-nfs/burrow/internal/backend/localfs"
 	"github.com/burrow-nfs/burrow/internal/mount"
 	"github.com/burrow-nfs/burrow/internal/nfs3"
@@ -34,7 +35,20 @@ type serveOptions struct {
 	readOnly     bool
 	statePath    string
 	shutdownWait time.Duration
+
+	allow              []string
+	maxConns           int
+	maxInFlight        int
+	maxInFlightPerConn int
+	maxRecordSize      int
+	idleTimeout        time.Duration
+	writeTimeout       time.Duration
 }
+
+// minRecordSize is the smallest --max-record-size accepted: a 1 MiB WRITE,
+// the largest that the NFS program announces in FSINFO, plus 64 KiB for
+// the RPC header, credential and arguments.
+const minRecordSize = 1<<20 + 64<<10
 
 func newServeCmd() *cobra.Command {
 	var o serveOptions
@@ -47,7 +61,12 @@ Run it in the guest as the user who owns the project files; no root and no
 /etc/exports are needed. In the default owner identity mode every operation
 runs as the serving user, and files that user owns appear owned by the
 mounting host user. The start line prints the mount commands for Linux and
-macOS hosts.`,
+macOS hosts.
+
+Only clients whose address is in an --allow prefix may connect; others are
+closed at once and logged. Without --allow, loopback and the networks of
+this machine's own interfaces (such as a VM's host-only or NAT network)
+are allowed. The start line lists the allowed prefixes.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
@@ -67,6 +86,13 @@ macOS hosts.`,
 	f.BoolVar(&o.readOnly, "read-only", false, "reject every modifying call with NFS3ERR_ROFS")
 	f.StringVar(&o.statePath, "state", "", "file that keeps file handle state (default: $XDG_STATE_HOME/burrow/<export key>.db)")
 	f.DurationVar(&o.shutdownWait, "shutdown-timeout", 30*time.Second, "how long to wait for calls in flight when stopping")
+	f.StringSliceVar(&o.allow, "allow", nil, "client address or CIDR prefix allowed to connect, such as 192.168.56.0/24 or fd00::/64; repeat or separate with commas (default: loopback and the networks of this machine's interfaces)")
+	f.IntVar(&o.maxConns, "max-conns", oncrpc.DefaultMaxConns, "maximum open client connections; further connections are closed at once")
+	f.IntVar(&o.maxInFlight, "max-in-flight", oncrpc.DefaultMaxInFlight, "maximum calls handled at once across all connections; reading waits while it is reached")
+	f.IntVar(&o.maxInFlightPerConn, "max-in-flight-per-conn", oncrpc.DefaultMaxInFlightPerConn, "maximum calls of one connection handled at once")
+	f.IntVar(&o.maxRecordSize, "max-record-size", oncrpc.DefaultMaxRecordSize, fmt.Sprintf("largest RPC call record accepted, in bytes (at least %d); a connection that sends a larger one is closed", minRecordSize))
+	f.DurationVar(&o.idleTimeout, "idle-timeout", oncrpc.DefaultIdleTimeout, "close a connection with no calls for this long; clients reconnect on their next call (0 keeps idle connections open)")
+	f.DurationVar(&o.writeTimeout, "write-timeout", oncrpc.DefaultWriteTimeout, "close a connection whose client does not read a reply for this long (0 waits forever)")
 	return cmd
 }
 
@@ -102,6 +128,15 @@ func runServe(ctx context.Context, dir string, o serveOptions) error {
 	}
 	if !st.IsDir() {
 		return fmt.Errorf("cannot serve %s: not a directory", export)
+	}
+
+	limits, err := o.rpcLimits()
+	if err != nil {
+		return err
+	}
+	allow, err := allowList(o.allow)
+	if err != nil {
+		return err
 	}
 
 	var identity localfs.Identity
@@ -141,11 +176,13 @@ func runServe(ctx context.Context, dir string, o serveOptions) error {
 		return fmt.Errorf("cannot open %s: %w", export, err)
 	}
 
-	srv := oncrpc.NewServer(oncrpc.Options{Logger: log})
+	limits.Logger = log
+	limits.AcceptConn = allow.AllowConn
+	srv := oncrpc.NewServer(limits)
 	srv.Register(mount.NewProgram(fs, mount.Options{ExportPath: export, Logger: log}))
 	srv.Register(nfs3.NewProgram(fs, nfs3.Options{Logger: log, ReadOnly: o.readOnly}))
 
-	logStart(log, export, ln.Addr(), o)
+	logStart(log, export, ln.Addr(), allow, o)
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -170,6 +207,63 @@ func runServe(ctx context.Context, dir string, o serveOptions) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// rpcLimits checks the limit flags and returns them as server options.
+// A timeout of 0 disables it, which oncrpc.Options spells as a negative
+// value, because there zero means the default.
+func (o serveOptions) rpcLimits() (oncrpc.Options, error) {
+	counts := []struct {
+		flag  string
+		value int
+	}{
+		{"--max-conns", o.maxConns},
+		{"--max-in-flight", o.maxInFlight},
+		{"--max-in-flight-per-conn", o.maxInFlightPerConn},
+	}
+	for _, c := range counts {
+		if c.value < 1 {
+			return oncrpc.Options{}, fmt.Errorf("invalid %s %d: use a count of at least 1", c.flag, c.value)
+		}
+	}
+	if o.maxRecordSize < minRecordSize {
+		return oncrpc.Options{}, fmt.Errorf("invalid --max-record-size %d: use at least %d bytes, so that 1 MiB WRITE calls fit", o.maxRecordSize, minRecordSize)
+	}
+	timeouts := []struct {
+		flag  string
+		value time.Duration
+	}{
+		{"--idle-timeout", o.idleTimeout},
+		{"--write-timeout", o.writeTimeout},
+	}
+	for _, d := range timeouts {
+		if d.value < 0 {
+			return oncrpc.Options{}, fmt.Errorf("invalid %s %v: use a positive duration such as 30s, or 0 to disable it", d.flag, d.value)
+		}
+	}
+	disabledIfZero := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return -1
+		}
+		return d
+	}
+	return oncrpc.Options{
+		MaxConns:           o.maxConns,
+		MaxInFlight:        o.maxInFlight,
+		MaxInFlightPerConn: o.maxInFlightPerConn,
+		MaxRecordSize:      o.maxRecordSize,
+		IdleTimeout:        disabledIfZero(o.idleTimeout),
+		WriteTimeout:       disabledIfZero(o.writeTimeout),
+	}, nil
+}
+
+// allowList returns the list of --allow values, or the default list of
+// loopback and this machine's networks when there are none.
+func allowList(values []string) (*access.List, error) {
+	if len(values) == 0 {
+		return access.Default()
+	}
+	return access.Parse(values)
 }
 
 // dropPrivileges switches a root process to the owner of export, or to the
@@ -210,7 +304,7 @@ func dropPrivileges(export, name string, log *slog.Logger) error {
 
 // logStart writes the start line: the export, the address and the mount
 // commands a host needs.
-func logStart(log *slog.Logger, export string, addr net.Addr, o serveOptions) {
+func logStart(log *slog.Logger, export string, addr net.Addr, allow *access.List, o serveOptions) {
 	tcp := addr.(*net.TCPAddr)
 	port := tcp.Port
 	hosts := hostAddresses(tcp)
@@ -226,6 +320,7 @@ func logStart(log *slog.Logger, export string, addr net.Addr, o serveOptions) {
 		"addresses", strings.Join(hosts, ","),
 		"identity", o.identity,
 		"read_only", o.readOnly,
+		"allow", allow.String(),
 		"version", buildVersion(),
 		"mount_linux", linux,
 		"mount_macos", macos,
