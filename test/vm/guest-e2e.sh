@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Runs inside the guest as root (started by e2e.sh through run-guest.sh).
+# Formats the test disk and mounts it at /export. Adds the users burrow
+# (uid 1000, runs the server) and dev (uid 1001, for client-side tests).
+# Starts the server chosen by E2E_SERVER and mounts it at /mnt/e2e, then
+# runs the suite and exits with the suite's exit status.
+set -euo pipefail
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SERVER=${E2E_SERVER:-burrow}
+EXPORT_DIR=/export
+MOUNT_DIR=/mnt/e2e
+STATE_DIR=/run/burrow-e2e
+RESTART_HOOK=$STATE_DIR/restart-server
+
+log() {
+	echo "e2e-guest: $*" >&2
+}
+
+# Print the block device whose virtio serial is the one run-guest.sh sets.
+find_disk() {
+	local serial_file
+	for serial_file in /sys/block/vd*/serial; do
+		if [[ -r $serial_file && $(<"$serial_file") == vmtest-disk ]]; then
+			local dir=${serial_file%/serial}
+			echo "/dev/${dir##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Print the lines of an /etc/passwd-style file whose name (field 1) and id
+# (field 3) differ from the arguments. Pure bash, because every exec costs
+# a 9p lookup under emulation.
+without_account() {
+	local file=$1 name=$2 id=$3 line
+	local -a fields
+	while IFS= read -r line; do
+		IFS=: read -r -a fields <<<"$line"
+		[[ ${fields[0]:-} == "$name" || (-n $id && ${fields[2]:-} == "$id") ]] || printf '%s\n' "$line"
+	done <"$file"
+}
+
+# Replace any account with the given name or id in the overlay's copy of
+# /etc/passwd, /etc/group and /etc/shadow. The host's files stay untouched.
+add_user() {
+	local name=$1 id=$2 home=$3 kept
+	kept=$(without_account /etc/passwd "$name" "$id")
+	printf '%s\n%s\n' "$kept" "$name:x:$id:$id:burrow e2e $name:$home:/bin/bash" >/etc/passwd
+	kept=$(without_account /etc/group "$name" "$id")
+	printf '%s\n%s\n' "$kept" "$name:x:$id:" >/etc/group
+	if [[ -f /etc/shadow ]]; then
+		# Shadow lines have no id field; the name alone selects them.
+		kept=$(without_account /etc/shadow "$name" "")
+		printf '%s\n%s\n' "$kept" "$name:*:19000:0:99999:7:::" >/etc/shadow
+	fi
+	mkdir -p "$home"
+	chown "$id:$id" "$home"
+}
+
+prepare_export() {
+	local disk
+	disk=$(find_disk) || { log "error: no virtio disk with serial vmtest-disk"; exit 1; }
+	local start=$SECONDS
+	# lazy_*_init=0 writes the inode tables and journal now, so no
+	# ext4lazyinit thread writes in the background during the tests.
+	mkfs.ext4 -q -F -L e2e-export -E lazy_itable_init=0,lazy_journal_init=0 "$disk"
+	mkdir -p "$EXPORT_DIR"
+	mount -t ext4 "$disk" "$EXPORT_DIR"
+	log "formatted $disk as ext4 and mounted it on $EXPORT_DIR in $((SECONDS - start))s"
+
+	add_user burrow 1000 /home/burrow
+	add_user dev 1001 /home/dev
+	chown burrow:burrow "$EXPORT_DIR"
+	chmod 0755 "$EXPORT_DIR"
+}
+
+write_restart_hook() {
+	mkdir -p "$STATE_DIR"
+	{
+		echo '#!/bin/bash'
+		echo '# Restarts the NFS server under test; written by guest-e2e.sh.'
+		local name
+		for name in E2E_SERVER E2E_REPO E2E_LOG_DIR E2E_LOG_LEVEL E2E_SERVER_WAIT; do
+			printf 'export %s=%q\n' "$name" "${!name:-}"
+		done
+		printf 'exec %q restart\n' "$VM_DIR/server.sh"
+	} >"$RESTART_HOOK"
+	chmod 0755 "$RESTART_HOOK"
+}
+
+run_suite() {
+	local dir=$MOUNT_DIR
+	[[ $SERVER != local ]] || dir=$EXPORT_DIR
+	export E2E_DIR=$dir E2E_EXPORT=$EXPORT_DIR E2E_RESTART_CMD=$RESTART_HOOK
+	if [[ -n ${E2E_SUITE_CMD:-} ]]; then
+		log "running E2E_SUITE_CMD instead of the suite: $E2E_SUITE_CMD"
+		bash -c "$E2E_SUITE_CMD"
+		return
+	fi
+	local args=(-dir "$dir" -export "$EXPORT_DIR" -server "$SERVER" -restart-cmd "$RESTART_HOOK")
+	# Protocol-level cases talk to the server's port directly.
+	[[ $SERVER == local ]] || args+=(-nfs-addr 127.0.0.1:2049)
+	[[ -z ${E2E_CASE:-} ]] || args+=(-run "$E2E_CASE")
+	log "running bin/burrow-e2e ${args[*]}"
+	"$E2E_REPO/bin/burrow-e2e" "${args[@]}"
+}
+
+# Save the kernel log and show the lines that point to NFS trouble. Runs
+# once, from main or from the EXIT trap when setup fails.
+LOGS_COLLECTED=
+collect_logs() {
+	[[ -z $LOGS_COLLECTED ]] || return 0
+	LOGS_COLLECTED=1
+	dmesg >"$E2E_LOG_DIR/dmesg.log" || log "dmesg failed"
+	log "kernel messages mentioning nfs, stale or fileid:"
+	# The command line lines match too when a log path contains "nfs".
+	grep -iE 'nfs|stale|fileid' "$E2E_LOG_DIR/dmesg.log" | grep -iv 'command line' >&2 || log "(none)"
+}
+
+main() {
+	export E2E_SERVER=$SERVER
+	trap collect_logs EXIT
+	local start=$SECONDS
+	prepare_export
+	"$VM_DIR/server.sh" start
+	"$VM_DIR/server.sh" mount
+	write_restart_hook
+	log "setup done in $((SECONDS - start))s"
+
+	local suite_start=$SECONDS status=0
+	run_suite || status=$?
+	log "suite exited with status $status after $((SECONDS - suite_start))s"
+
+	collect_logs
+	# A failure here is reported but does not replace the suite's status.
+	"$VM_DIR/server.sh" unmount || log "unmounting $MOUNT_DIR failed"
+	"$VM_DIR/server.sh" stop || log "stopping $SERVER failed"
+	exit "$status"
+}
+
+main "$@"
