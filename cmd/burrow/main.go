@@ -24,6 +24,9 @@ the host. Run "burrow serve DIR" in the guest and mount it from the host.`,
 		newMountCmd(),
 		newUmountCmd(),
 		newDoctorCmd(),
+		newStatusCmd(),
+		newInstallCmd(),
+		newUninstallCmd(),
 	)
 	return root
 }
