@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -197,6 +198,11 @@ func CallDatagram(ctx context.Context, nc net.Conn, prog, vers, proc uint32, cre
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			// The socket deadline is ctx's deadline, and it can expire
+			// just before ctx reports it.
+			if deadline, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(deadline) {
+				return nil, context.DeadlineExceeded
 			}
 			return nil, fmt.Errorf("oncrpc: reading datagram reply: %w", err)
 		}
