@@ -27,7 +27,7 @@ var errDatagramReplyTooLarge = errors.New("oncrpc: reply exceeds the UDP datagra
 // the reply message to reply and returns it, or returns ok false when no
 // reply must be sent: msg is not a call, its header is cut off before the
 // credential, or the handler panicked. The handler runs on the calling
-// goroutine with ctx, and Options.Observer sees the call as for TCP.
+// goroutine with ctx, and Options.Observer receives the call as for TCP.
 func (s *Server) HandleDatagram(ctx context.Context, msg []byte, remote net.Addr, reply []byte) (out []byte, ok bool) {
 	start := time.Now()
 	var (
