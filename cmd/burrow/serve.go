@@ -22,6 +22,8 @@ import (
 	"github.com/burrow-nfs/burrow/internal/mount"
 	"github.com/burrow-nfs/burrow/internal/nfs3"
 	"github.com/burrow-nfs/burrow/internal/oncrpc"
+	"github.com/burrow-nfs/burrow/internal/portmap"
+	"github.com/burrow-nfs/burrow/internal/status"
 )
 
 // serveOptions are the flags of "burrow serve".
@@ -37,6 +39,7 @@ type serveOptions struct {
 	shutdownWait time.Duration
 
 	allow              []string
+	portmap            string
 	maxConns           int
 	maxInFlight        int
 	maxInFlightPerConn int
@@ -86,6 +89,7 @@ are allowed. The start line lists the allowed prefixes.`,
 	f.BoolVar(&o.readOnly, "read-only", false, "reject every modifying call with NFS3ERR_ROFS")
 	f.StringVar(&o.statePath, "state", "", "file that keeps file handle state (default: $XDG_STATE_HOME/burrow/<export key>.db)")
 	f.DurationVar(&o.shutdownWait, "shutdown-timeout", 30*time.Second, "how long to wait for calls in flight when stopping")
+	f.StringVar(&o.portmap, "portmap", "", "TCP and UDP address for a read-only portmapper, such as :111, which the Windows NFS client needs; port 111 needs root or CAP_NET_BIND_SERVICE (default: no portmapper)")
 	f.StringSliceVar(&o.allow, "allow", nil, "client address or CIDR prefix allowed to connect, such as 192.168.56.0/24 or fd00::/64; repeat or separate with commas (default: loopback and the networks of this machine's interfaces)")
 	f.IntVar(&o.maxConns, "max-conns", oncrpc.DefaultMaxConns, "maximum open client connections; further connections are closed at once")
 	f.IntVar(&o.maxInFlight, "max-in-flight", oncrpc.DefaultMaxInFlight, "maximum calls handled at once across all connections; reading waits while it is reached")
@@ -159,6 +163,13 @@ func runServe(ctx context.Context, dir string, o serveOptions) error {
 		return fmt.Errorf("cannot listen on %s: %w", o.listen, err)
 	}
 	defer ln.Close()
+	var pm *portmap.Listeners
+	if o.portmap != "" {
+		if pm, err = portmap.Listen(o.portmap); err != nil {
+			return err
+		}
+		defer pm.Close()
+	}
 
 	if identity == localfs.OwnerMode && os.Geteuid() == 0 {
 		if err := dropPrivileges(export, o.user, log); err != nil {
@@ -176,18 +187,45 @@ func runServe(ctx context.Context, dir string, o serveOptions) error {
 		return fmt.Errorf("cannot open %s: %w", export, err)
 	}
 
+	info := status.Info{Version: buildVersion(), PID: os.Getpid(), Export: export, Listen: ln.Addr().String()}
+	if pm != nil {
+		info.Portmapper = pm.TCP.Addr().String()
+	}
+	counters := status.New(info)
+
 	limits.Logger = log
 	limits.AcceptConn = allow.AllowConn
+	limits.Observer = counters.Observe
 	srv := oncrpc.NewServer(limits)
-	srv.Register(mount.NewProgram(fs, mount.Options{ExportPath: export, Logger: log}))
-	srv.Register(nfs3.NewProgram(fs, nfs3.Options{Logger: log, ReadOnly: o.readOnly}))
+	programs := []oncrpc.Program{
+		mount.NewProgram(fs, mount.Options{ExportPath: export, Logger: log}),
+		nfs3.NewProgram(fs, nfs3.Options{Logger: log, ReadOnly: o.readOnly}),
+	}
+	for _, p := range programs {
+		srv.Register(p)
+	}
 
 	logStart(log, export, ln.Addr(), allow, o)
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	tcpAddr := ln.Addr().(*net.TCPAddr)
+	if sock, err := status.ListenSocket(status.SocketPath(tcpAddr.Port)); err != nil {
+		log.Warn("status socket disabled; burrow status will not find this server", "error", err)
+	} else {
+		go status.Serve(ctx, sock, counters, log)
+	}
+	if pm != nil {
+		entries := append(portmap.ServiceMappings(tcpAddr.Port, programs...), portmap.SelfMappings(pm.Port())...)
+		pmOpts := portmap.Options{Logger: log, HostIP: tcpAddr.IP, AcceptRemote: allow.AllowConn}
+		go func() {
+			if err := portmap.Serve(ctx, pm, entries, pmOpts); err != nil {
+				log.Error("portmapper stopped", "error", err)
+			}
+		}()
+	}
+	go func() { serveErr <- srv.Serve(counters.WrapListener(ln)) }()
 
 	select {
 	case err := <-serveErr:

@@ -19,11 +19,12 @@ const (
 )
 
 // DefaultMaxRecordSize is the record size limit used when
-// Options.MaxRecordSize is zero: 4 MiB of payload plus 64 KiB for the RPC
+// Options.MaxRecordSize is zero: 1 MiB of payload plus 64 KiB for the RPC
 // header, credentials and NFS arguments. It admits WRITE calls and READ
-// replies of up to 4 MiB, so an NFS layer may advertise rtmax and wtmax of
-// up to 4 MiB (Linux clients use at most 1 MiB).
-const DefaultMaxRecordSize = 4<<20 + 64<<10
+// replies of the 1 MiB that burrow's NFS layer advertises as rtmax and
+// wtmax, and keeps the memory that calls in flight can pin four times
+// lower than a 4 MiB limit would.
+const DefaultMaxRecordSize = 1<<20 + 64<<10
 
 // ErrRecordTooLarge is returned when the fragments of one record add up to
 // more than the reader's maximum record size.
