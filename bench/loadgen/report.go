@@ -50,6 +50,7 @@ func reportCommand(args []string) error {
 	if *in == "" {
 		return fmt.Errorf("missing -in FILE")
 	}
+
 	results, err := readResults(*in)
 	if err != nil {
 		return err
@@ -59,6 +60,7 @@ func reportCommand(args []string) error {
 	if *md == "" {
 		return nil
 	}
+
 	var b strings.Builder
 	for _, part := range []string{*header, "", *footer} {
 		if part == "" {

@@ -178,6 +178,7 @@ func serveInProcess(o *runOptions) (stop func(), err error) {
 		os.RemoveAll(stateDir)
 		return nil, fmt.Errorf("cannot serve %s: %w", dir, err)
 	}
+
 	srv := oncrpc.NewServer(oncrpc.Options{})
 	srv.Register(mount.NewProgram(fsys, mount.Options{ExportPath: dir}))
 	srv.Register(nfs3.NewProgram(fsys, nfs3.Options{}))
@@ -188,6 +189,7 @@ func serveInProcess(o *runOptions) (stop func(), err error) {
 		return nil, err
 	}
 	go srv.Serve(ln)
+
 	o.addr = ln.Addr().String()
 	o.mountAddr = o.addr
 	o.export = dir
