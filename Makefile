@@ -27,5 +27,11 @@ FUZZTIME ?= 10s
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
+# Measures burrow against nfs-ganesha and go-nfs over loopback and writes
+# docs/benchmarks.md. Needs root; installs the peers when they are missing.
+# bench/run.sh lists the settings (RUNS, DURATION, BENCH_REV, PROFILE_DIR).
+bench:
+	./bench/run.sh
+
 clean:
 	rm -rf bin
