@@ -2,10 +2,16 @@
 GO ?= go
 BIN := bin/burrow
 
-.PHONY: build test e2e e2e-deps fuzz bench clean
+.PHONY: build check test e2e e2e-deps fuzz bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/burrow
+
+# Everything CI runs: installs the Debian packages the tests need, then the
+# unit and libnfs tests, then the kernel-client suite in the QEMU guest.
+check: e2e-deps
+	$(MAKE) test
+	$(MAKE) e2e
 
 # Unit tests, protocol tests against real temporary directories, and the
 # libnfs client tests (skipped with a message when libnfs-utils is missing).
