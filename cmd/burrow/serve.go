@@ -37,6 +37,8 @@ type serveOptions struct {
 	readOnly     bool
 	statePath    string
 	shutdownWait time.Duration
+	cpuProfile   string
+	memProfile   string
 
 	allow              []string
 	portmap            string
@@ -89,6 +91,10 @@ are allowed. The start line lists the allowed prefixes.`,
 	f.BoolVar(&o.readOnly, "read-only", false, "reject every modifying call with NFS3ERR_ROFS")
 	f.StringVar(&o.statePath, "state", "", "file that keeps file handle state (default: $XDG_STATE_HOME/burrow/<export key>.db)")
 	f.DurationVar(&o.shutdownWait, "shutdown-timeout", 30*time.Second, "how long to wait for calls in flight when stopping")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until the server stops (default: none)")
+	f.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile to this file when the server stops (default: none)")
+	f.MarkHidden("cpuprofile")
+	f.MarkHidden("memprofile")
 	f.StringVar(&o.portmap, "portmap", "", "TCP and UDP address for a read-only portmapper, such as :111, which the Windows NFS client needs; port 111 needs root or CAP_NET_BIND_SERVICE (default: no portmapper)")
 	f.StringSliceVar(&o.allow, "allow", nil, "client address or CIDR prefix allowed to connect, such as 192.168.56.0/24 or fd00::/64; repeat or separate with commas (default: loopback and the networks of this machine's interfaces)")
 	f.IntVar(&o.maxConns, "max-conns", oncrpc.DefaultMaxConns, "maximum open client connections; further connections are closed at once")
@@ -122,6 +128,15 @@ func runServe(ctx context.Context, dir string, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	stopProfiles, err := startProfiles(o.cpuProfile, o.memProfile)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stopProfiles(); err != nil {
+			log.Error("writing profiles failed", "err", err)
+		}
+	}()
 	export, err := filepath.Abs(dir)
 	if err != nil {
 		return fmt.Errorf("invalid directory %q: %w", dir, err)
