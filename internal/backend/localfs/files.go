@@ -73,35 +73,48 @@ func (c *fileCache) get(id handle.ID, write bool) *cachedFile {
 func (c *fileCache) add(id handle.ID, fd int, writable bool) *cachedFile {
 	s := c.shard(id.Ino)
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var toClose []int
 	if old := s.m[id]; old != nil {
 		if old.writable || !writable {
-			unix.Close(fd)
 			old.refs++
 			s.lru.MoveToFront(old.elem)
+			s.mu.Unlock()
+			unix.Close(fd)
 			return old
 		}
-		s.removeLocked(old)
+		toClose = s.removeLocked(old, toClose)
 	}
 	f := &cachedFile{id: id, fd: fd, writable: writable, refs: 1}
 	f.elem = s.lru.PushFront(f)
 	s.m[id] = f
 	for s.lru.Len() > c.perShard {
-		s.removeLocked(s.lru.Back().Value.(*cachedFile))
+		toClose = s.removeLocked(s.lru.Back().Value.(*cachedFile), toClose)
 	}
+	s.mu.Unlock()
+	closeFDs(toClose)
 	return f
 }
 
-// removeLocked drops f from the shard and closes it unless it is in use.
-func (s *fileShard) removeLocked(f *cachedFile) {
+// removeLocked drops f from the shard. Unless f is in use, it appends f's
+// descriptor to toClose, which the caller closes after unlocking the
+// shard. The last close of a removed file frees its blocks in the kernel,
+// and the other files of the shard must not wait for that.
+func (s *fileShard) removeLocked(f *cachedFile, toClose []int) []int {
 	if f.evicted {
-		return
+		return toClose
 	}
 	f.evicted = true
 	s.lru.Remove(f.elem)
 	delete(s.m, f.id)
 	if f.refs == 0 {
-		unix.Close(f.fd)
+		toClose = append(toClose, f.fd)
+	}
+	return toClose
+}
+
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
 	}
 }
 
@@ -109,9 +122,10 @@ func (s *fileShard) removeLocked(f *cachedFile) {
 func (c *fileCache) release(f *cachedFile) {
 	s := c.shard(f.id.Ino)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	f.refs--
-	if f.refs == 0 && f.evicted {
+	last := f.refs == 0 && f.evicted
+	s.mu.Unlock()
+	if last {
 		unix.Close(f.fd)
 	}
 }
@@ -120,24 +134,30 @@ func (c *fileCache) release(f *cachedFile) {
 // to be removed.
 func (c *fileCache) evict(id handle.ID) {
 	s := c.shard(id.Ino)
+	var toClose [1]int
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	fds := toClose[:0]
 	if f := s.m[id]; f != nil {
-		s.removeLocked(f)
+		fds = s.removeLocked(f, fds)
 	}
+	s.mu.Unlock()
+	closeFDs(fds)
 }
 
 // evictIno drops every cached file with inode number ino, whatever its
 // generation, so that a removed file's space is freed.
 func (c *fileCache) evictIno(ino uint64) {
 	s := c.shard(ino)
+	var toClose [1]int
+	fds := toClose[:0]
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for id, f := range s.m {
 		if id.Ino == ino {
-			s.removeLocked(f)
+			fds = s.removeLocked(f, fds)
 		}
 	}
+	s.mu.Unlock()
+	closeFDs(fds)
 }
 
 // shrink drops the older half of every shard, to free descriptors when
@@ -145,22 +165,26 @@ func (c *fileCache) evictIno(ino uint64) {
 func (c *fileCache) shrink() {
 	for i := range c.shards {
 		s := &c.shards[i]
+		var fds []int
 		s.mu.Lock()
 		for n := (s.lru.Len() + 1) / 2; n > 0; n-- {
-			s.removeLocked(s.lru.Back().Value.(*cachedFile))
+			fds = s.removeLocked(s.lru.Back().Value.(*cachedFile), fds)
 		}
 		s.mu.Unlock()
+		closeFDs(fds)
 	}
 }
 
 func (c *fileCache) closeAll() {
 	for i := range c.shards {
 		s := &c.shards[i]
+		var fds []int
 		s.mu.Lock()
 		for s.lru.Len() > 0 {
-			s.removeLocked(s.lru.Back().Value.(*cachedFile))
+			fds = s.removeLocked(s.lru.Back().Value.(*cachedFile), fds)
 		}
 		s.mu.Unlock()
+		closeFDs(fds)
 	}
 }
 
