@@ -173,6 +173,7 @@ func (s *server) read(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e 
 	}
 	count := int(min(a.count, rtmax))
 	start := e.Len()
+	oncrpc.ReserveReply(e, readHeaderMax+count+4)
 	region := e.Grow(readHeaderMax + count)
 	cred := credOf(call)
 	n, eof, attr, err := s.fs.Read(ctx, &cred, a.fh, a.offset, region[readHeaderMax:readHeaderMax+count])

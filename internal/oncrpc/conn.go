@@ -85,6 +85,7 @@ func (c *conn) serve() {
 
 func (c *conn) readLoop() {
 	rr := NewRecordReader(bufio.NewReaderSize(c.nc, readBufferSize), c.srv.maxRecord)
+	rr.grow = growRecord
 	for {
 		rec := getBuffer()
 		var err error

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 )
 
 // Record marking (RFC 5531, section 11) sends each record on a byte stream
@@ -41,6 +40,10 @@ type RecordReader struct {
 	r   io.Reader
 	max int
 	hdr [recordMarkSize]byte
+
+	// grow, if set, replaces growSlice. The server sets it to take large
+	// record buffers from its pool.
+	grow func(buf []byte, n, limit int) []byte
 }
 
 // NewRecordReader returns a RecordReader that reads from r and rejects
@@ -95,7 +98,11 @@ func (rr *RecordReader) readFragment(buf []byte, n int) ([]byte, error) {
 		step := n
 		if free := cap(buf) - len(buf); step > free {
 			step = min(n, max(free, readChunk))
-			buf = growSlice(buf, step)
+			if rr.grow != nil {
+				buf = rr.grow(buf, step, rr.max)
+			} else {
+				buf = growSlice(buf, step, rr.max)
+			}
 		}
 		end := len(buf) + step
 		if _, err := io.ReadFull(rr.r, buf[len(buf):end]); err != nil {
@@ -110,12 +117,21 @@ func (rr *RecordReader) readFragment(buf []byte, n int) ([]byte, error) {
 	return buf, nil
 }
 
-// growSlice returns buf with room for at least n more bytes.
-func growSlice(buf []byte, n int) []byte {
+// growSlice returns buf with room for at least n more bytes. It doubles the
+// capacity but stops at limit, the maximum record size, so that a buffer
+// grown for a record of up to limit bytes is not larger than needed. The
+// unbounded doubling from 1 MiB to 2 MiB for a 1 MiB WRITE plus its
+// header made the buffer too large for the server's pool. Every such record
+// then allocated and cleared 256 KiB, 512 KiB, 1 MiB and 2 MiB.
+func growSlice(buf []byte, n, limit int) []byte {
 	if cap(buf)-len(buf) >= n {
 		return buf
 	}
-	nb := make([]byte, len(buf), max(2*cap(buf), len(buf)+n))
+	newCap := 2 * cap(buf)
+	if newCap > limit {
+		newCap = limit
+	}
+	nb := make([]byte, len(buf), max(newCap, len(buf)+n))
 	copy(nb, buf)
 	return nb
 }
@@ -139,30 +155,4 @@ func WriteRecord(w io.Writer, rec []byte) error {
 // reserved, with a last-fragment header for the rest of msg.
 func putRecordMark(msg []byte) {
 	binary.BigEndian.PutUint32(msg, lastFragment|uint32(len(msg)-recordMarkSize))
-}
-
-// bufferPool holds byte slices for records and replies. It stores pointers
-// so that Put does not allocate.
-var bufferPool = sync.Pool{
-	New: func() any {
-		b := make([]byte, 0, 16<<10)
-		return &b
-	},
-}
-
-// maxPooledBuffer is the largest buffer capacity returned to the pool.
-// Buffers for messages of up to a 1 MiB READ or WRITE are reused, and
-// larger ones are left to the garbage collector.
-const maxPooledBuffer = 1<<20 + 64<<10
-
-func getBuffer() *[]byte {
-	return bufferPool.Get().(*[]byte)
-}
-
-func putBuffer(b *[]byte) {
-	if cap(*b) > maxPooledBuffer {
-		return
-	}
-	*b = (*b)[:0]
-	bufferPool.Put(b)
 }
