@@ -3,6 +3,10 @@
 # kernel under QEMU (see run-guest.sh), serves a fresh ext4 disk with the
 # server chosen by SERVER and runs bin/burrow-e2e on the NFS mount. README.md
 # in this directory lists the variables.
+
+# The whole script is one brace group, so bash parses all of it before it
+# runs any of it: editing the file during a run cannot corrupt that run.
+{
 set -euo pipefail
 LOG_PREFIX=e2e
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -69,3 +73,4 @@ case $status in
 esac
 log "logs: $log_dir"
 exit "$status"
+}

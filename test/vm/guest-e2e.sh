@@ -4,6 +4,10 @@
 # (uid 1000, runs the server) and dev (uid 1001, for client-side tests).
 # Starts the server chosen by E2E_SERVER and mounts it at /mnt/e2e, then
 # runs the suite and exits with the suite's exit status.
+
+# The whole script is one brace group, so bash parses all of it before it
+# runs any of it: editing the file during a run cannot corrupt that run.
+{
 set -euo pipefail
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -141,3 +145,4 @@ main() {
 }
 
 main "$@"
+}

@@ -19,6 +19,10 @@
 #
 # Exit status: the command's, 124 when the guest timed out, 125 when the
 # guest ended without an exit status (kernel panic, init died) or qemu failed.
+
+# The whole script is one brace group, so bash parses all of it before it
+# runs any of it: editing the file during a run cannot corrupt that run.
+{
 set -euo pipefail
 LOG_PREFIX=vmtest
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -110,6 +114,11 @@ trap 'log "interrupted; stopping qemu"; exit 130' INT TERM
 # The control share carries the command in and the exit status out.
 {
 	printf 'export VMTEST_CWD=%q\n' "$PWD"
+	# The guest dumps its blocked tasks to the console this many seconds
+	# before the host kills it, so a hang shows where it hung.
+	if ((timeout_seconds > 60)); then
+		printf 'export VMTEST_HANG_DUMP_AT=%d\n' $((timeout_seconds - 20))
+	fi
 	[[ -z $env_file ]] || cat "$env_file"
 } >"$RUN_DIR/env"
 printf 'exec' >"$RUN_DIR/cmd.sh"
@@ -193,6 +202,10 @@ show_console_tail() {
 	else
 		log "the kernel console log $log_dir/console.log is empty (loglevel=4 shows warnings and worse)"
 	fi
+	if [[ -s $log_dir/output.log ]]; then
+		log "last lines of the guest output ($log_dir/output.log):"
+		tail -n 10 "$log_dir/output.log" >&2
+	fi
 	if [[ -s $log_dir/qemu.log ]]; then
 		log "qemu output ($log_dir/qemu.log):"
 		tail -n 20 "$log_dir/qemu.log" >&2
@@ -212,3 +225,4 @@ fi
 status=$(<"$RUN_DIR/rc")
 log "guest finished in ${elapsed}s; command exit status $status"
 exit "$status"
+}

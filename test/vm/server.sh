@@ -6,6 +6,10 @@
 # knfsd (the Linux kernel nfsd) or local (no server and no mount).
 # Also reads E2E_REPO, E2E_LOG_DIR, E2E_LOG_LEVEL, E2E_SERVER_WAIT and
 # E2E_MOUNT_OPTIONS, which guest-e2e.sh sets.
+
+# The whole script is one brace group, so bash parses all of it before it
+# runs any of it: editing the file during a run cannot corrupt that run.
+{
 set -euo pipefail
 
 SERVER=${E2E_SERVER:-burrow}
@@ -211,3 +215,5 @@ mount) mount_export ;;
 unmount) unmount_export ;;
 *) die "usage: server.sh start|stop|restart|mount|unmount" ;;
 esac
+exit
+}

@@ -7,6 +7,9 @@
 # No set -e here: PID 1 must always get to the power-off, because its exit
 # panics the kernel and the host then sees no exit status.
 
+# The whole script is one brace group, so bash parses all of it before it
+# runs any of it: editing the file during a run cannot corrupt that run.
+{
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8
 
@@ -53,6 +56,13 @@ hostname vmtest
 
 # The env file consists of export lines written by the host with %q quoting.
 source "$ctl/env"
+
+# Shortly before the host kills a hung guest, list the tasks in
+# uninterruptible sleep (sysrq w) with their stacks on the kernel console.
+if [[ -n ${VMTEST_HANG_DUMP_AT:-} ]]; then
+	read -r uptime _ </proc/uptime
+	(sleep $((VMTEST_HANG_DUMP_AT - ${uptime%.*})) && echo w >/proc/sysrq-trigger) &
+fi
 cd "${VMTEST_CWD:-/}" || echo "stage2: cannot enter ${VMTEST_CWD:-/}; staying in $PWD" >&2
 
 bash "$ctl/cmd.sh"
@@ -60,3 +70,5 @@ status=$?
 
 echo "$status" >"$ctl/rc.tmp" && mv "$ctl/rc.tmp" "$ctl/rc"
 power_off
+exit
+}
