@@ -13,8 +13,10 @@
 // At most Options.MaxInFlightPerConn calls of a connection, and at most
 // Options.MaxInFlight calls of all connections, run at once. While either
 // limit is reached, the reader stops reading until a call finishes, so
-// TCP flow control slows the client down. Replies are written whole, one
-// record of one fragment each, under a per-connection lock.
+// TCP flow control slows the client down. Each reply is one record of one
+// fragment. One goroutine at a time writes to a connection, and replies of
+// up to 64 KiB that finish meanwhile are collected and go out together in
+// its next write (at most 256 KiB are collected per connection).
 //
 // # Limits
 //

@@ -647,3 +647,29 @@ func TestRegisterDuplicatePanics(t *testing.T) {
 	}()
 	s.Register(Program{Name: "B", Prog: 1, Vers: 1})
 }
+
+func TestConcurrentRepliesOfMixedSizes(t *testing.T) {
+	// Small replies that finish during a write are coalesced, and replies
+	// over maxCoalescedReply wait for their turn. Every reply must still
+	// arrive whole and match its call.
+	ts := startServer(t, Options{})
+	c := ts.dial(t)
+	ctx := context.Background()
+	sizes := []int{1, 300, 4 << 10, maxCoalescedReply - 100, maxCoalescedReply + 100, 300 << 10}
+
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Go(func() {
+			arg := bytes.Repeat([]byte{byte(i)}, sizes[i%len(sizes)])
+			res, err := c.Call(ctx, testProg, 2, procEcho, AuthNoneCredential(), opaqueArg(arg))
+			if err != nil {
+				t.Errorf("ECHO %d of %d bytes: %v", i, len(arg), err)
+				return
+			}
+			if !bytes.Equal(res, opaqueArg(arg)) {
+				t.Errorf("ECHO %d of %d bytes returned %d other bytes", i, len(arg), len(res))
+			}
+		})
+	}
+	wg.Wait()
+}
