@@ -32,7 +32,8 @@ func fileType(mode uint32) backend.FileType {
 func timeOf(ts unix.Timespec) time.Time { return time.Unix(ts.Sec, ts.Nsec) }
 
 // attr converts st to the attributes reported to caller c. In owner mode the
-// serving user's uid and gid are reported as the caller's.
+// serving user's uid and gid are reported as the caller's, or for a root
+// caller as the last non-root caller's (see hostUser).
 func (fs *FS) attr(c *backend.Cred, st *unix.Stat_t) backend.Attr {
 	a := backend.Attr{
 		Type:   fileType(st.Mode),
@@ -53,11 +54,12 @@ func (fs *FS) attr(c *backend.Cred, st *unix.Stat_t) backend.Attr {
 	}
 	if fs.identity == OwnerMode && c != nil {
 		// Owner mode only: in passthrough mode ids are reported as they are.
+		uid, gid := fs.host.view(c)
 		if st.Uid == fs.serving.uid {
-			a.UID = c.UID
+			a.UID = uid
 		}
 		if st.Gid == fs.serving.gid {
-			a.GID = c.GID
+			a.GID = gid
 		}
 	}
 	return a
@@ -131,13 +133,17 @@ func timespecOf(t backend.SetTime) unix.Timespec {
 
 // applyAttr changes the attributes sa of obj: owner, then mode (chown may
 // clear setuid bits), then size, then times. obj.st must be current.
-// In owner mode a uid equal to the caller's, or a gid equal to the
-// caller's, means the serving user's.
+// In owner mode a uid or gid equal to the one the caller is shown for the
+// serving user's objects means the serving user's.
 func (fs *FS) applyAttr(c *backend.Cred, obj *object, sa backend.SetAttr) error {
 	uid, gid := -1, -1
+	var viewUID, viewGID uint32
+	if fs.identity == OwnerMode && c != nil {
+		viewUID, viewGID = fs.host.view(c)
+	}
 	if sa.UID != nil {
 		u := *sa.UID
-		if fs.identity == OwnerMode && c != nil && u == c.UID {
+		if fs.identity == OwnerMode && c != nil && u == viewUID {
 			u = fs.serving.uid
 		}
 		if u != obj.st.Uid {
@@ -146,7 +152,7 @@ func (fs *FS) applyAttr(c *backend.Cred, obj *object, sa backend.SetAttr) error 
 	}
 	if sa.GID != nil {
 		g := *sa.GID
-		if fs.identity == OwnerMode && c != nil && g == c.GID {
+		if fs.identity == OwnerMode && c != nil && g == viewGID {
 			g = fs.serving.gid
 		}
 		if g != obj.st.Gid {

@@ -113,6 +113,7 @@ type FS struct {
 	verifier [8]byte
 	gen      genSource
 	serving  servingUser
+	host     hostUser
 	realUID  uint32      // effective uid of the process
 	base     threadCreds // credentials restored after passthrough calls
 	identity Identity

@@ -411,3 +411,42 @@ func TestOpenFileCacheShrinksOnEMFILE(t *testing.T) {
 		t.Errorf("read %q from an empty file", got)
 	}
 }
+
+func TestOwnerModeRootSeesHostUser(t *testing.T) {
+	root := t.TempDir()
+	fs := openTestFS(t, root, filepath.Join(t.TempDir(), "h.db"), Options{
+		serving: &servingUser{uid: uint32(os.Geteuid()), gid: uint32(os.Getegid())},
+	})
+	rootCaller := &backend.Cred{UID: 0, GID: 0}
+	h, attr, _, err := fs.Create(ctx, rootCaller, fs.Root(), "f", backend.CreateArgs{Mode: backend.CreateGuarded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if attr.UID != 0 || attr.GID != 0 {
+		t.Errorf("before any other caller, root sees %d:%d, want 0:0", attr.UID, attr.GID)
+	}
+
+	user := &backend.Cred{UID: 501, GID: 20}
+	if a, err := fs.GetAttr(ctx, user, h); err != nil || a.UID != 501 || a.GID != 20 {
+		t.Fatalf("host user sees %d:%d (err %v), want 501:20", a.UID, a.GID, err)
+	}
+	a, err := fs.GetAttr(ctx, rootCaller, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.UID != 501 || a.GID != 20 {
+		t.Errorf("after the host user's call, root sees %d:%d, want 501:20", a.UID, a.GID)
+	}
+
+	// Root's chown to the identity it is shown keeps the serving user.
+	if _, err := fs.SetAttr(ctx, rootCaller, h, backend.SetAttr{UID: u32(501), GID: u32(20)}, nil); err != nil {
+		t.Fatalf("root chown to the shown owner: %v", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(root, "f"), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Uid != uint32(os.Geteuid()) || st.Gid != uint32(os.Getegid()) {
+		t.Errorf("root chown to the shown owner changed the file to %d:%d", st.Uid, st.Gid)
+	}
+}
