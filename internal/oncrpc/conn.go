@@ -36,6 +36,9 @@ type conn struct {
 	calls    sync.WaitGroup
 	nCalls   atomic.Uint64
 
+	jobs        chan callJob // unbuffered: received only by idle workers
+	idleWorkers atomic.Int32
+
 	// Idle tracking: started is the connection's start, lastActive the
 	// time since started of the last record received or call finished,
 	// and active the calls received and not yet finished. idleTimer runs
@@ -73,6 +76,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		cancel:   cancel,
 		inFlight: make(chan struct{}, s.maxInFlight),
 		started:  time.Now(),
+		jobs:     make(chan callJob),
 	}
 	c.turn.L = &c.writeMu
 	return c
@@ -234,8 +238,52 @@ func (c *conn) handleRecord(rec *[]byte) bool {
 		return false
 	}
 	c.calls.Add(1)
-	go c.runCall(st, prog, &prog.Procs[call.Proc], start)
+	c.dispatch(callJob{st: st, prog: prog, proc: &prog.Procs[call.Proc], start: start})
 	return true
+}
+
+// maxIdleWorkers is the number of call goroutines a connection keeps
+// waiting for its next call. A new goroutine starts with a small stack
+// that grows by copying as the handler runs (runtime.newstack and
+// copystack took 8% of the CPU profile of bench/loadgen's meta workload),
+// while a kept one has already grown.
+const maxIdleWorkers = 32
+
+// callJob is a call whose handler is to run.
+type callJob struct {
+	st    *callState
+	prog  *Program
+	proc  *Procedure
+	start time.Time
+}
+
+// dispatch runs job on an idle worker goroutine of the connection, or on a
+// new one when none is idle.
+func (c *conn) dispatch(job callJob) {
+	select {
+	case c.jobs <- job:
+	default:
+		go c.work(job)
+	}
+}
+
+// work runs job and then further jobs of the connection, until more than
+// maxIdleWorkers are idle or the connection is closed.
+func (c *conn) work(job callJob) {
+	for {
+		c.runCall(job.st, job.prog, job.proc, job.start)
+		if c.idleWorkers.Add(1) > maxIdleWorkers {
+			c.idleWorkers.Add(-1)
+			return
+		}
+		select {
+		case job = <-c.jobs:
+			c.idleWorkers.Add(-1)
+		case <-c.ctx.Done():
+			c.idleWorkers.Add(-1)
+			return
+		}
+	}
 }
 
 // acquireSlots takes one slot of the connection's in-flight limit and one

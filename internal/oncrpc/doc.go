@@ -8,8 +8,9 @@
 // Each connection has one reader goroutine that reads records, decodes
 // call headers and sends rejections (RPC_MISMATCH, AUTH_ERROR,
 // PROG_UNAVAIL, PROG_MISMATCH, PROC_UNAVAIL) itself. Every accepted call
-// runs its Handler on a new goroutine, so a slow call does not delay a fast
-// one on the same connection, and replies go out in completion order.
+// runs its Handler on a goroutine of its own, an idle one kept by the
+// connection or a new one, so a slow call does not delay a fast one on the
+// same connection, and replies go out in completion order.
 // At most Options.MaxInFlightPerConn calls of a connection, and at most
 // Options.MaxInFlight calls of all connections, run at once. While either
 // limit is reached, the reader stops reading until a call finishes, so
