@@ -190,3 +190,76 @@ func TestMountPointNotCrossed(t *testing.T) {
 		}
 	}
 }
+
+func TestCachedPathMovedOutsideIsStale(t *testing.T) {
+	fs, export, outside := newConfinedFS(t)
+	d := mustMkdir(t, fs, fs.Root(), "d")
+	f := mustCreate(t, fs, d, "f")
+	mustWrite(t, fs, f, 0, "inside")
+	fs.files.closeAll()
+
+	// Resolve both handles once, so that their paths are cached.
+	for _, h := range [][]byte{d, f} {
+		if _, err := fs.GetAttr(ctx, cred, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, err := fs.decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := fs.paths.get(id); !ok {
+		t.Fatal("path of f is not cached after GetAttr")
+	}
+
+	// Someone on the server moves the directory out of the export.
+	if err := os.Rename(filepath.Join(export, "d"), filepath.Join(outside, "d")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.GetAttr(ctx, cred, f); !errors.Is(err, backend.ErrStale) {
+		t.Errorf("GetAttr of a file moved outside: %v, want ErrStale", err)
+	}
+	if _, _, _, err := fs.Read(ctx, cred, f, 0, make([]byte, 10)); !errors.Is(err, backend.ErrStale) {
+		t.Errorf("Read of a file moved outside: %v, want ErrStale", err)
+	}
+	if _, err := fs.GetAttr(ctx, cred, d); !errors.Is(err, backend.ErrStale) {
+		t.Errorf("GetAttr of a directory moved outside: %v, want ErrStale", err)
+	}
+	if _, ok := fs.paths.get(id); ok {
+		t.Error("path of f is still cached after it failed to resolve")
+	}
+}
+
+func TestCachedPathFollowsRename(t *testing.T) {
+	fs, export, _ := newConfinedFS(t)
+	d := mustMkdir(t, fs, fs.Root(), "d")
+	f := mustCreate(t, fs, d, "f")
+	mustWrite(t, fs, f, 0, "inside")
+	fs.files.closeAll()
+	if _, err := fs.GetAttr(ctx, cred, f); err != nil {
+		t.Fatal(err)
+	}
+
+	// A rename by another process leaves the cached path wrong, and a
+	// new file takes the old name.
+	if err := os.Rename(filepath.Join(export, "d"), filepath.Join(export, "e")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(export, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(export, "d", "f"), []byte("impostor"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustRead(t, fs, f); got != "inside" {
+		t.Errorf("read after rename = %q, want the renamed file", got)
+	}
+	id, err := fs.decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, ok := fs.paths.get(id)
+	if !ok || !sameNames(names, []string{"e", "f"}) {
+		t.Errorf("cached path after rename = %q, %v, want [e f]", names, ok)
+	}
+}

@@ -10,7 +10,10 @@
 // RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS, RESOLVE_NO_MAGICLINKS and
 // RESOLVE_NO_XDEV, then checks inode and generation with fstat. When a hint
 // is missing or wrong it searches the tree from the root for the inode
-// number. The server never follows a symlink, never passes ".." to the
+// number. The path a handle was last resolved at is cached and tried
+// first, with the same openat2 flags and checks, so a cached path that a
+// rename made wrong costs one failed open and never reaches another
+// object. The server never follows a symlink, never passes ".." to the
 // kernel, and rejects names containing '/' before any system call.
 //
 // # Mount points
@@ -121,6 +124,7 @@ type FS struct {
 	logger   *slog.Logger
 
 	hints *handle.Store
+	paths *pathCache
 	files *fileCache
 	dirs  *dirStreamCache
 }
@@ -201,6 +205,7 @@ func New(root string, opts Options) (*FS, error) {
 	}
 	fs.files = newFileCache(openFiles)
 	fs.dirs = newDirStreamCache(64)
+	fs.paths = new(pathCache)
 	ok = true
 	return fs, nil
 }

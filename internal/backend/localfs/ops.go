@@ -80,6 +80,7 @@ func (fs *FS) Lookup(ctx context.Context, c *backend.Cred, dirH []byte, name str
 		child, err = fs.openChild(dir, name)
 		if err == nil {
 			fs.putHint(child.id.Ino, dir.id.Ino, name)
+			fs.paths.put(child.id, child.names)
 		}
 	}
 	dirAttr := fs.statAttr(c, dir.fd)

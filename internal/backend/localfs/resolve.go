@@ -226,16 +226,29 @@ func (fs *FS) resolveID(id handle.ID) (*object, error) {
 		}
 		return fs.openVerified(nil, id)
 	}
+	if names, ok := fs.paths.get(id); ok {
+		if obj, err := fs.openVerified(names, id); err == nil {
+			return obj, nil
+		}
+		// The cached path is out of date or leads to an inaccessible
+		// directory. The hints decide, as without the cache.
+		fs.paths.drop(id)
+	}
 	if names, ok := fs.hintPath(id.Ino); ok {
 		obj, err := fs.openVerified(names, id)
 		if err == nil {
+			fs.paths.put(id, names)
 			return obj, nil
 		}
 		if !searchable(err) {
 			return nil, err
 		}
 	}
-	return fs.search(id)
+	obj, err := fs.search(id)
+	if err == nil {
+		fs.paths.put(id, obj.names)
+	}
+	return obj, err
 }
 
 // searchable reports whether a failed open along a hint path may mean the
