@@ -83,7 +83,10 @@ func (fs *FS) Lookup(ctx context.Context, c *backend.Cred, dirH []byte, name str
 			fs.paths.put(child.id, child.names)
 		}
 	}
-	dirAttr := fs.statAttr(c, dir.fd)
+	// LOOKUP does not change the directory, so the attributes taken when
+	// it was resolved, earlier in this call, serve as its post-operation
+	// attributes without another fstat.
+	dirAttr := fs.attrPtr(c, &dir.st)
 	if err != nil {
 		return nil, backend.Attr{}, dirAttr, err
 	}
