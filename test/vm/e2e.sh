@@ -61,9 +61,20 @@ done >"$env_file"
 
 log "SERVER=$SERVER${CASE:+ CASE=$CASE}; logs in $log_dir"
 start=$SECONDS
-status=0
+# run-guest.sh runs in the background so that a SIGTERM or SIGINT sent to
+# this script alone reaches it at once (bash runs traps only between
+# commands) and it can stop qemu.
 "$VM_DIR/run-guest.sh" --disk "$disk" --scratch "$log_dir" --env-file "$env_file" \
-	--timeout "${E2E_TIMEOUT:-20m}" -- "$VM_DIR/guest-e2e.sh" || status=$?
+	--timeout "${E2E_TIMEOUT:-20m}" -- "$VM_DIR/guest-e2e.sh" &
+guest_pid=$!
+trap 'kill -TERM "$guest_pid" 2>/dev/null || true' INT TERM
+status=0
+wait "$guest_pid" || status=$?
+# A trapped signal interrupts wait, so wait again for run-guest.sh to finish.
+while kill -0 "$guest_pid" 2>/dev/null; do
+	status=0
+	wait "$guest_pid" || status=$?
+done
 
 case $status in
 0) log "passed in $((SECONDS - start))s (SERVER=$SERVER)" ;;

@@ -39,6 +39,12 @@ mkdir /upper/upper /upper/work
 mount -t overlay -o lowerdir=/lower,upperdir=/upper/upper,workdir=/upper/work overlay /newroot ||
 	fail "mounting the root overlay failed"
 
+# Fresh /tmp and /run: the host's copies would show its pid files and
+# sockets to the guest's daemons. They come before the shares, which may
+# live under /tmp on the host.
+mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp || fail "mounting /tmp failed"
+mount -t tmpfs -o mode=0755 tmpfs /newroot/run || fail "mounting /run failed"
+
 # The writable shares use cache=none so that every write reaches the host.
 mkdir -p "/newroot$ctl" || fail "creating $ctl failed"
 mount -t 9p -o "$p9,cache=none" vmctl "/newroot$ctl" || fail "mounting the control share failed"
@@ -47,10 +53,6 @@ if [ -n "$scratch" ]; then
 	mount -t 9p -o "$p9,cache=none" vmscratch "/newroot$scratch" || fail "mounting the scratch share failed"
 fi
 
-# Fresh /tmp and /run: the host's copies would show its pid files and
-# sockets to the guest's daemons.
-mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp || fail "mounting /tmp failed"
-mount -t tmpfs -o mode=0755 tmpfs /newroot/run || fail "mounting /run failed"
 for dir in proc sys dev; do
 	mount --move "/$dir" "/newroot/$dir" || fail "moving /$dir failed"
 done

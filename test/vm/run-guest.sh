@@ -98,6 +98,13 @@ for path in "$RUN_DIR" "$VM_DIR" "$log_dir" ${scratch:+"$scratch"} ${disk:+"$dis
 	check_path "$path"
 done
 [[ -z $scratch ]] || scratch=$(cd "$scratch" && pwd)
+# The guest mounts fresh file systems over these host directories, so it
+# would not find its stage-2 script (or the repository's binaries) there.
+case $VM_DIR/ in
+/tmp/* | /run/* | /dev/* | /proc/* | /sys/*)
+	die "the harness is in $VM_DIR, which the guest cannot see; move the repository out of /tmp, /run, /dev, /proc and /sys"
+	;;
+esac
 [[ -z $disk || -f $disk ]] || die "disk image $disk not found"
 
 QEMU_PID= OUT_PID= ERR_PID=
@@ -109,13 +116,14 @@ cleanup() {
 	rm -rf "$RUN_DIR"
 }
 trap cleanup EXIT
-trap 'log "interrupted; stopping qemu"; exit 130' INT TERM
+trap 'log "interrupted; stopping qemu"; exit 130' INT
+trap 'log "terminated; stopping qemu"; exit 143' TERM
 
 # The control share carries the command in and the exit status out.
 {
 	printf 'export VMTEST_CWD=%q\n' "$PWD"
-	# The guest dumps its blocked tasks to the console this many seconds
-	# before the host kills it, so a hang shows where it hung.
+	# At this guest uptime, 20 s before the host kills it, the guest lists
+	# its blocked tasks on the console, so a hang shows where it hung.
 	if ((timeout_seconds > 60)); then
 		printf 'export VMTEST_HANG_DUMP_AT=%d\n' $((timeout_seconds - 20))
 	fi
@@ -153,9 +161,16 @@ if [[ -n $scratch ]]; then
 fi
 if [[ -n $disk ]]; then
 	# cache=none keeps the host page cache out of guest I/O, but tmpfs has
-	# no O_DIRECT.
+	# no O_DIRECT. E2E_DISK_CACHE selects another qemu cache mode.
 	disk_cache=cache=none,aio=native
 	[[ $(stat -f -c %T "$disk") != tmpfs ]] || disk_cache=cache=writeback,aio=threads
+	case ${E2E_DISK_CACHE:-} in
+	'') ;;
+	none | writeback | writethrough | directsync | unsafe)
+		disk_cache=cache=$E2E_DISK_CACHE,aio=threads
+		;;
+	*) die "invalid E2E_DISK_CACHE '$E2E_DISK_CACHE': use none, writeback, writethrough, directsync or unsafe" ;;
+	esac
 	qemu_args+=(-drive "file=$disk,if=none,id=vd0,format=raw,$disk_cache"
 		-device virtio-blk-pci,drive=vd0,serial=vmtest-disk)
 fi
