@@ -8,9 +8,11 @@ build:
 	$(GO) build -o $(BIN) ./cmd/burrow
 
 # Everything CI runs: installs the Debian packages the tests need, then the
-# unit and libnfs tests, then the kernel-client suite in the QEMU guest.
+# unit and libnfs tests, every fuzz target for a few seconds, then the
+# kernel-client suite in the QEMU guest.
 check: e2e-deps
 	$(MAKE) test
+	$(MAKE) fuzz FUZZTIME=5s
 	$(MAKE) e2e
 
 # Unit tests, protocol tests against real temporary directories, and the
