@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -58,11 +59,20 @@ func otherGroup() int {
 
 // caseSetgidDir checks that entries created in a setgid directory get the
 // directory's group, and that new subdirectories inherit the setgid bit.
+//
+// Behind burrow in owner mode the server runs as uid 1000 and can give
+// files only its own group, so the directory gets gid 1000 on disk. The
+// caller is shown the owner mapping instead (see ownerView).
 func caseSetgidDir(t *T) {
 	t.RequireRoot()
 	dir := t.Path("shared")
 	t.Must("mkdir", unix.Mkdir(dir, 0o775))
 	group := otherGroup()
+	var view ownerIDs
+	if t.cfg.server == "burrow" {
+		view = t.ownerView()
+		group = int(t.mustLstat("stat -export", t.cfg.export).Gid)
+	}
 	if err := os.Lchown(dir, -1, group); err != nil {
 		if errnoOf(err) == unix.EPERM {
 			t.Skipf("the server rejects chgrp of the directory to gid %d with EPERM, so group inheritance cannot be seen", group)
@@ -70,9 +80,16 @@ func caseSetgidDir(t *T) {
 		t.Fatalf("chgrp directory to gid %d: %v", group, err)
 	}
 	t.Must("chmod 2775", unix.Chmod(dir, 0o2775))
+
+	// reported is the gid that stat through -dir must show for an entry
+	// whose gid on disk is the directory's.
+	reported := uint32(group)
+	if t.cfg.server == "burrow" {
+		reported = view.gid
+	}
 	st := t.mustLstat("lstat directory", dir)
-	if int(st.Gid) != group {
-		t.Errorf("directory: gid %d, expected %d", st.Gid, group)
+	if st.Gid != reported {
+		t.Errorf("directory: gid %d, expected %d", st.Gid, reported)
 	}
 	if st.Mode&0o7777 != 0o2775 {
 		t.Errorf("directory: mode %#o, expected 02775", st.Mode&0o7777)
@@ -83,15 +100,24 @@ func caseSetgidDir(t *T) {
 	sub := dir + "/sub"
 	t.Check("mkdir subdirectory", unix.Mkdir(sub, 0o755))
 	t.forgetCachedData()
-	if st, err := lstat(file); t.Check("lstat file", err) && int(st.Gid) != group {
-		t.Errorf("file: gid %d, expected the directory's %d", st.Gid, group)
+	if st, err := lstat(file); t.Check("lstat file", err) && st.Gid != reported {
+		t.Errorf("file: gid %d, expected %d for the directory's gid %d", st.Gid, reported, group)
 	}
 	if st, err := lstat(sub); t.Check("lstat subdirectory", err) {
-		if int(st.Gid) != group {
-			t.Errorf("subdirectory: gid %d, expected the directory's %d", st.Gid, group)
+		if st.Gid != reported {
+			t.Errorf("subdirectory: gid %d, expected %d for the directory's gid %d", st.Gid, reported, group)
 		}
 		if st.Mode&unix.S_ISGID == 0 {
 			t.Errorf("subdirectory: mode %#o lacks the setgid bit", st.Mode&0o7777)
+		}
+	}
+
+	if exported, ok := t.exportPathIfGiven("shared"); ok {
+		for _, name := range []string{"", "file", "sub"} {
+			path := filepath.Join(exported, name)
+			if st, err := lstat(path); t.Check("lstat under -export", err) && int(st.Gid) != group {
+				t.Errorf("%s under -export: gid %d, expected the directory's %d", path, st.Gid, group)
+			}
 		}
 	}
 }
@@ -138,20 +164,23 @@ func caseRefusals(t *T) {
 	t.expectPerm("mode after rejected chmod", rootFile, 0o644)
 
 	// Root on the client is root on a local disk and on knfsd without
-	// root_squash, but burrow cannot act as root on its own disk.
+	// root_squash, but burrow in owner mode cannot act as root on its own
+	// disk. uid 4242 is used by no caller, so burrow cannot take it for
+	// the identity it shows root (see ownerView).
 	mountFile := t.Path("mine")
 	t.Must("create file", os.WriteFile(mountFile, []byte("mine"), 0o644))
 	chmodErr := unix.Chmod(rootFile, 0o600)
-	chownErr := unix.Lchown(mountFile, devUID, devGID)
+	chownErr := unix.Lchown(mountFile, unusedID, unusedID)
 	if t.cfg.server == "burrow" {
 		t.expectErrno("chmod of root's file by root", chmodErr, unix.EPERM)
-		t.expectErrno("chown to uid 1001 by root", chownErr, unix.EPERM)
+		t.expectErrno(fmt.Sprintf("chown to uid %d by root", unusedID), chownErr, unix.EPERM)
+		t.expectChownToViewKeepsOwner(mountFile, "mine")
 		return
 	}
 	for _, r := range []struct {
 		step string
 		err  error
-	}{{"chmod of root's file by root", chmodErr}, {"chown to uid 1001 by root", chownErr}} {
+	}{{"chmod of root's file by root", chmodErr}, {fmt.Sprintf("chown to uid %d by root", unusedID), chownErr}} {
 		if r.err != nil && errnoOf(r.err) != unix.EPERM {
 			t.Errorf("%s: expected success or EPERM, got %v", r.step, r.err)
 		}
