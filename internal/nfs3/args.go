@@ -69,7 +69,7 @@ func (r *argReader) setTime() backend.SetTime {
 	how := TimeHow(r.d.Uint32())
 	switch how {
 	case DONT_CHANGE, SET_TO_SERVER_TIME:
-		return backend.SetTime{How: backend.TimeHow(how)}
+		return backend.SetTime{How: how}
 	case SET_TO_CLIENT_TIME:
 		return backend.SetTime{How: backend.TimeClient, Time: decodeTime(r.d)}
 	}

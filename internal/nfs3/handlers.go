@@ -353,7 +353,7 @@ func (s *server) mknod(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e
 	}
 	cred := credOf(call)
 	h, attr, dirWcc, err := s.fs.Mknod(ctx, &cred, a.where.dir, a.where.name,
-		backend.FileType(a.ftype), a.major, a.minor, a.attr.setAttr())
+		a.ftype, a.major, a.minor, a.attr.setAttr())
 	if err != nil {
 		st = s.fail(ctx, call, "MKNOD", a.where.dir, err)
 	}

@@ -48,10 +48,11 @@ const (
 	NFS3_WRITEVERFSIZE  = 8
 )
 
-// Ftype3 is the type of a file system object.
-type Ftype3 uint32
+// Ftype3 is the type of a file system object. It is backend.FileType,
+// whose values have the ftype3 numbers, so attributes need no conversion.
+type Ftype3 = backend.FileType
 
-// Ftype3 values. They have the same numbers as backend.FileType.
+// Ftype3 values, named as in RFC 1813.
 const (
 	NF3REG  Ftype3 = 1
 	NF3DIR  Ftype3 = 2
@@ -82,10 +83,11 @@ const (
 	EXCLUSIVE Createmode3 = 2
 )
 
-// TimeHow is the time_how of sattr3.
-type TimeHow uint32
+// TimeHow is the time_how of sattr3. It is backend.TimeHow, whose values
+// have the time_how numbers.
+type TimeHow = backend.TimeHow
 
-// TimeHow values.
+// TimeHow values, named as in RFC 1813.
 const (
 	DONT_CHANGE        TimeHow = 0
 	SET_TO_SERVER_TIME TimeHow = 1

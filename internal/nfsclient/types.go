@@ -3,18 +3,20 @@ package nfsclient
 import (
 	"time"
 
+	"github.com/burrow-nfs/burrow/internal/backend"
 	"github.com/burrow-nfs/burrow/internal/nfs3"
 	"github.com/burrow-nfs/burrow/internal/xdr"
 )
 
-// ACCESS3 permission bits (RFC 1813, section 3.3.4).
+// ACCESS3 permission bits (RFC 1813, section 3.3.4), the same values as
+// the backend's access bits.
 const (
-	ACCESS3_READ    = 0x0001
-	ACCESS3_LOOKUP  = 0x0002
-	ACCESS3_MODIFY  = 0x0004
-	ACCESS3_EXTEND  = 0x0008
-	ACCESS3_DELETE  = 0x0010
-	ACCESS3_EXECUTE = 0x0020
+	ACCESS3_READ    = backend.AccessRead
+	ACCESS3_LOOKUP  = backend.AccessLookup
+	ACCESS3_MODIFY  = backend.AccessModify
+	ACCESS3_EXTEND  = backend.AccessExtend
+	ACCESS3_DELETE  = backend.AccessDelete
+	ACCESS3_EXECUTE = backend.AccessExecute
 )
 
 // maxNameLen bounds the file names decoded from READDIRPLUS replies. It is
@@ -22,54 +24,23 @@ const (
 // server still decodes.
 const maxNameLen = 4096
 
-// Attr is a fattr3: the attributes of a file system object.
-type Attr struct {
-	Type         nfs3.Ftype3
-	Mode         uint32 // permission bits only, as sent on the wire
-	Nlink        uint32
-	UID, GID     uint32
-	Size         uint64
-	Used         uint64 // bytes of disk space in use
-	Major, Minor uint32 // device numbers of a block or character device
-	FSID         uint64
-	FileID       uint64
-	Atime        time.Time
-	Mtime        time.Time
-	Ctime        time.Time
-}
-
-// WccAttr is a wcc_attr: the attributes a server reports from before an
-// operation.
-type WccAttr struct {
-	Size  uint64
-	Mtime time.Time
-	Ctime time.Time
-}
-
-// Wcc is a wcc_data: attributes of an object before and after an
-// operation, each nil when the server did not send it.
-type Wcc struct {
-	Before *WccAttr
-	After  *Attr
-}
-
-// SetTime is a set_atime or set_mtime. Time is used only with
-// nfs3.SET_TO_CLIENT_TIME. The zero value leaves the time unchanged.
-type SetTime struct {
-	How  nfs3.TimeHow
-	Time time.Time
-}
-
-// Sattr is a sattr3: the attributes to set. A nil pointer leaves that
-// attribute unchanged.
-type Sattr struct {
-	Mode  *uint32
-	UID   *uint32
-	GID   *uint32
-	Size  *uint64
-	Atime SetTime
-	Mtime SetTime
-}
+// The wire structures of RFC 1813 that the client sends and decodes are
+// the backend's types, which carry the same fields:
+type (
+	// Attr is a fattr3. Its Type compares with nfs3.NF3REG and the other
+	// ftype3 values.
+	Attr = backend.Attr
+	// WccAttr is a wcc_attr: the attributes from before an operation.
+	WccAttr = backend.WccAttr
+	// Wcc is a wcc_data. Before and After are nil when the server did not
+	// send them.
+	Wcc = backend.Wcc
+	// SetTime is a set_atime or set_mtime. Time is used only with
+	// nfs3.SET_TO_CLIENT_TIME. The zero value leaves the time unchanged.
+	SetTime = backend.SetTime
+	// Sattr is a sattr3. A nil pointer leaves that attribute unchanged.
+	Sattr = backend.SetAttr
+)
 
 // CreateHow is a createhow3. Attr is sent for UNCHECKED and GUARDED, and
 // Verifier for EXCLUSIVE.
