@@ -9,16 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// protocolSkip ends a case that has to send NFS calls itself, which the
-// kernel client cannot be made to do.
-func (t *T) protocolSkip(what string) {
-	if t.cfg.nfsAddr == "" {
-		t.Skipf("%s is protocol-level and needs -nfs-addr", what)
-	}
-	// TODO: send the calls with a Go NFSv3 client once the project has one.
-	t.Skipf("%s needs a Go NFSv3 client, which the suite does not have yet", what)
-}
-
 // expectPerm checks the permission bits (with setuid, setgid and sticky)
 // of path.
 func (t *T) expectPerm(step, path string, want uint32) bool {
@@ -71,10 +61,6 @@ func caseExclusiveCreate(t *T) {
 	if _, err := os.Lstat(t.Path("missing-target")); err == nil {
 		t.Errorf("exclusive create on dangling symlink: created the target")
 	}
-}
-
-func caseExclusiveCreateRetry(t *T) {
-	t.protocolSkip("a retried EXCLUSIVE CREATE with the same verifier")
 }
 
 // caseCreateReadOnly checks that a file created without write permission

@@ -27,6 +27,7 @@ type config struct {
 	server     string
 	restartCmd string
 	nfsAddr    string
+	mountAddr  string
 	goSource   string
 	run        *regexp.Regexp
 	scale      float64
@@ -60,6 +61,7 @@ func parseFlags() (*config, error) {
 	flag.StringVar(&cfg.server, "server", "burrow", "what serves -dir: burrow, knfsd or local")
 	flag.StringVar(&cfg.restartCmd, "restart-cmd", "", "shell command that stops and restarts the server (empty: the restart case skips)")
 	flag.StringVar(&cfg.nfsAddr, "nfs-addr", "", "host:port of the NFS server for protocol-level cases (empty: those cases skip)")
+	flag.StringVar(&cfg.mountAddr, "mount-addr", "", "host:port of the server's MOUNT service for protocol-level cases (empty: the -nfs-addr port)")
 	flag.StringVar(&cfg.goSource, "go-source", "/usr/local/go/src/cmd/go", "source tree that the real-input cases copy onto -dir (only read)")
 	flag.StringVar(&runPattern, "run", "", "run only the cases whose name matches this regular expression")
 	flag.Float64Var(&cfg.scale, "scale", 1, "multiplier for the number of files in the listing cases")
@@ -85,6 +87,9 @@ func parseFlags() (*config, error) {
 		if _, err := os.Stat(cfg.export); err != nil {
 			return nil, fmt.Errorf("invalid -export: %w", err)
 		}
+	}
+	if cfg.mountAddr == "" {
+		cfg.mountAddr = cfg.nfsAddr
 	}
 	if cfg.scale <= 0 {
 		return nil, fmt.Errorf("invalid -scale %v: must be positive", cfg.scale)

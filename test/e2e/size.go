@@ -133,10 +133,6 @@ func caseShrinkGrow(t *T) {
 	t.expectContent("by descriptor: content read again", byFD, want)
 }
 
-func caseSetattrGuard(t *T) {
-	t.protocolSkip("the SETATTR guard on ctime")
-}
-
 // caseLargeFile writes data beyond 4 GiB in a 5 GiB sparse file and reads
 // it back, with exact counts at and past the end.
 func caseLargeFile(t *T) {

@@ -107,8 +107,13 @@ run_suite() {
 		return
 	fi
 	local args=(-dir "$dir" -export "$EXPORT_DIR" -server "$SERVER" -restart-cmd "$RESTART_HOOK")
-	# Protocol-level cases talk to the server's port directly.
-	[[ $SERVER == local ]] || args+=(-nfs-addr 127.0.0.1:2049)
+	# Protocol-level cases talk to the server's ports directly. burrow
+	# serves MOUNT on its NFS port, and rpc.mountd listens on 20048.
+	case $SERVER in
+	local) ;;
+	knfsd) args+=(-nfs-addr 127.0.0.1:2049 -mount-addr 127.0.0.1:20048) ;;
+	*) args+=(-nfs-addr 127.0.0.1:2049) ;;
+	esac
 	[[ -z ${E2E_CASE:-} ]] || args+=(-run "$E2E_CASE")
 	log "running bin/burrow-e2e ${args[*]}"
 	"$E2E_REPO/bin/burrow-e2e" "${args[@]}"
