@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,7 +13,9 @@ import (
 
 	"github.com/burrow-nfs/burrow/internal/discover"
 	"github.com/burrow-nfs/burrow/internal/hostmount"
+	"github.com/burrow-nfs/burrow/internal/portmap"
 	"github.com/burrow-nfs/burrow/internal/probe"
+	"github.com/burrow-nfs/burrow/internal/xdr"
 )
 
 // doctorDialTimeout bounds each TCP connection attempt of the doctor.
@@ -26,6 +29,40 @@ func macOSVersion(ctx context.Context) string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// pmapProcGetport is the GETPORT procedure of PMAP version 2 (RFC 1833,
+// section 3.2).
+const pmapProcGetport = 3
+
+// portmapGetPort queries the portmapper at addr with PMAP version 2
+// GETPORT over TCP, and returns the TCP port of version vers of program
+// prog, or 0 when none is listed.
+func portmapGetPort(ctx context.Context, dial probe.Dialer, addr string, prog, vers uint32) (int, error) {
+	c, err := dial(ctx, addr)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+
+	e := xdr.NewEncoder(make([]byte, 0, 16))
+	e.Uint32(prog)
+	e.Uint32(vers)
+	e.Uint32(uint32(portmap.TCP))
+	e.Uint32(0) // port, ignored by GETPORT
+	res, err := c.Call(ctx, portmap.Program, portmap.Version2, pmapProcGetport, e.Bytes())
+	if err != nil {
+		return 0, err
+	}
+	d := xdr.NewDecoder(res)
+	port := d.Uint32()
+	if err := d.Err(); err != nil {
+		return 0, fmt.Errorf("invalid GETPORT reply from %s: %w", addr, err)
+	}
+	if port > 65535 {
+		return 0, fmt.Errorf("invalid GETPORT reply from %s: port %d is out of range", addr, port)
+	}
+	return int(port), nil
 }
 
 func (d hostDeps) doctorEnv(ctx context.Context, target, mountPoint string, port int) hostmount.DoctorEnv {
@@ -57,6 +94,12 @@ func (d hostDeps) doctorEnv(ctx context.Context, target, mountPoint string, port
 			ctx, cancel := context.WithTimeout(ctx, doctorDialTimeout)
 			defer cancel()
 			return probe.Probe(ctx, d.dial, host, port)
+		},
+		GetPort: func(ctx context.Context, host string, prog, vers uint32) (int, error) {
+			ctx, cancel := context.WithTimeout(ctx, doctorDialTimeout)
+			defer cancel()
+			addr := net.JoinHostPort(host, strconv.Itoa(portmap.DefaultPort))
+			return portmapGetPort(ctx, d.dial, addr, prog, vers)
 		},
 		Stat:     d.stat,
 		ReadFile: d.readFile,

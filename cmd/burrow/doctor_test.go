@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io/fs"
+	"net"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/burrow-nfs/burrow/internal/discover"
 	"github.com/burrow-nfs/burrow/internal/hostmount"
+	"github.com/burrow-nfs/burrow/internal/portmap"
 	"github.com/burrow-nfs/burrow/internal/probe"
 )
 
@@ -41,5 +44,58 @@ func TestDoctorPrintsFixAndFails(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestPortmapGetPortReal(t *testing.T) {
+	l, err := portmap.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := []portmap.Mapping{
+		{Prog: probe.ProgMount, Vers: 3, Protocol: portmap.TCP, Port: 2049},
+		{Prog: probe.ProgNFS, Vers: 3, Protocol: portmap.TCP, Port: 2049},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- portmap.Serve(ctx, l, entries, portmap.Options{}) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("portmapper: %v", err)
+		}
+	})
+	addr := l.TCP.Addr().String()
+
+	for _, tc := range []struct {
+		prog, vers uint32
+		want       int
+	}{
+		{probe.ProgMount, 3, 2049},
+		{probe.ProgNFS, 3, 2049},
+		{probe.ProgNFS, 4, 0},
+		{100021, 4, 0}, // NLM, which burrow does not serve
+	} {
+		got, err := portmapGetPort(context.Background(), probe.OncrpcDialer, addr, tc.prog, tc.vers)
+		if err != nil {
+			t.Errorf("GETPORT %d version %d: %v", tc.prog, tc.vers, err)
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("GETPORT %d version %d = %d, want %d", tc.prog, tc.vers, got, tc.want)
+		}
+	}
+}
+
+func TestPortmapGetPortRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = portmapGetPort(context.Background(), probe.OncrpcDialer, addr, probe.ProgNFS, 3)
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("err = %v, want ECONNREFUSED", err)
 	}
 }

@@ -150,7 +150,10 @@ command line tool. burrow first checks that a burrow server replies
 
 MOUNTPOINT defaults to ~/burrow/NAME on Linux and macOS, where NAME is the
 VM name or host, and to Z: on Windows. The directory is created if needed.
-Mounting runs through sudo when burrow is not run as root.`,
+On Linux and macOS, mounting runs through sudo when burrow is not run as
+root. On Windows, mount.exe runs without elevation and finds the NFS and
+MOUNT ports through the VM's portmapper, which "burrow serve --portmap :111"
+starts.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d := deps()

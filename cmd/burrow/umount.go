@@ -39,8 +39,9 @@ func newUmountCmdWith(deps func() hostDeps) *cobra.Command {
 
 The argument is the mount point (a path, or a drive letter on Windows) or
 the TARGET it was mounted from, which names the default mount point
-~/burrow/NAME. Unmounting runs umount on Linux, diskutil unmount on macOS
-and umount.exe on Windows, through sudo when not run as root.`,
+~/burrow/NAME. Unmounting runs umount on Linux and diskutil unmount on
+macOS, through sudo when not run as root, and umount.exe without elevation
+on Windows.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d := deps()

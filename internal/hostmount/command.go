@@ -106,9 +106,11 @@ func MountOptions(goos string, s Spec) (string, error) {
 		}
 		return strings.Join(opts, ","), nil
 	case Windows:
-		// NOTE: mount.exe has no port option. It queries the portmapper on
-		// port 111 for the NFS and MOUNT ports, and burrow does not serve
-		// a portmapper yet, so this command fails against burrow today.
+		// mount.exe has no port option. It asks the portmapper on port 111
+		// of the VM for the NFS and MOUNT ports, so the VM must run
+		// `burrow serve --portmap :111`.
+		// NOTE: these options and the portmapper lookup have not been
+		// tried against a real Windows Client for NFS.
 		opts := []string{"anon", "nolock", "casesensitive=yes"}
 		if s.Hard {
 			opts = append(opts, "mtype=hard")

@@ -68,6 +68,10 @@ type DoctorEnv struct {
 	Stat     func(name string) (fs.FileInfo, error)
 	ReadFile func(name string) ([]byte, error)
 	Run      func(ctx context.Context, name string, args ...string) ([]byte, error)
+	// GetPort queries the portmapper (RPC program 100000) on port 111 of
+	// host with PMAP version 2 GETPORT over TCP, and returns the TCP port
+	// of version vers of program prog, or 0 when none is listed.
+	GetPort func(ctx context.Context, host string, prog, vers uint32) (int, error)
 }
 
 // RunDoctor runs every check in order and returns their results.
@@ -262,6 +266,16 @@ func checkLocalNetwork(env DoctorEnv, ep discover.Endpoint, dialErr error) Check
 	return r
 }
 
+// portmapLookups are the programs that an NFSv3 client without port
+// options, such as the Windows Client for NFS, looks up in the portmapper.
+var portmapLookups = []struct {
+	name string
+	prog uint32
+}{
+	{"MOUNT v3", probe.ProgMount},
+	{"NFS v3", probe.ProgNFS},
+}
+
 func checkPortmapper(ctx context.Context, env DoctorEnv, ep discover.Endpoint) CheckResult {
 	r := CheckResult{Name: "Windows portmapper"}
 	if env.GOOS != Windows {
@@ -269,13 +283,34 @@ func checkPortmapper(ctx context.Context, env DoctorEnv, ep discover.Endpoint) C
 		return r
 	}
 	addr := net.JoinHostPort(ep.Host, "111")
-	if err := env.Dial(ctx, addr); err != nil {
-		r.Status = StatusFail
-		r.Detail = fmt.Sprintf("nothing answers on %s: Windows Client for NFS looks up the NFS and MOUNT ports through the portmapper on port 111, and burrow does not serve a portmapper yet", addr)
-		r.Fix = "mount from a WSL 2 distribution with `burrow mount` there, which uses the Linux client and needs no portmapper"
-		return r
+	serveFix := "in the VM, start `burrow serve --portmap :111 DIR` as root, for example with sudo: binding port 111 needs root or CAP_NET_BIND_SERVICE, and burrow still serves the files as the directory's owner"
+	for _, lookup := range portmapLookups {
+		port, err := env.GetPort(ctx, ep.Host, lookup.prog, probe.Version3)
+		switch {
+		case errors.Is(err, probe.ErrProgramUnavailable):
+			r.Status = StatusFail
+			r.Detail = fmt.Sprintf("%s replies, but not as a portmapper (RPC program 100000 version 2): %v", addr, err)
+			r.Fix = "stop the program that listens on port 111 in the VM, then " + serveFix
+			return r
+		case err != nil:
+			r.Status = StatusFail
+			r.Detail = fmt.Sprintf("no portmapper (RPC program 100000) replies on %s: %v. The Windows Client for NFS looks up the NFS and MOUNT ports there", addr, err)
+			r.Fix = serveFix
+			return r
+		case port != ep.Port:
+			r.Status = StatusFail
+			if port == 0 {
+				r.Detail = fmt.Sprintf("the portmapper on %s lists no %s over TCP", addr, lookup.name)
+			} else {
+				r.Detail = fmt.Sprintf("the portmapper on %s maps %s over TCP to port %d, not to burrow's port %d", addr, lookup.name, port, ep.Port)
+			}
+			r.Detail += ", so it is not burrow's portmapper; the VM's own rpcbind is the usual one"
+			r.Fix = "stop rpcbind in the VM with `sudo systemctl disable --now rpcbind.socket rpcbind.service`, then " + serveFix
+			return r
+		}
 	}
-	r.Status, r.Detail = StatusOK, addr+" accepts connections"
+	r.Status = StatusOK
+	r.Detail = fmt.Sprintf("the portmapper on %s maps MOUNT v3 and NFS v3 over TCP to port %d", addr, ep.Port)
 	return r
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -89,6 +90,7 @@ func fakeEnv(goos string) DoctorEnv {
 		Probe: func(_ context.Context, host string, port int) (probe.Result, error) {
 			return probe.Result{Exports: []probe.Export{{Dir: "/home/ubuntu/project"}}}, nil
 		},
+		GetPort:  func(context.Context, string, uint32, uint32) (int, error) { return 2049, nil },
 		Stat:     func(string) (fs.FileInfo, error) { return nil, nil },
 		ReadFile: func(string) ([]byte, error) { return []byte("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"), nil },
 		Run:      func(context.Context, string, ...string) ([]byte, error) { return nil, nil },
@@ -220,14 +222,61 @@ func TestDoctorWindowsClientMissing(t *testing.T) {
 
 func TestDoctorWindowsPortmapperMissing(t *testing.T) {
 	env := fakeEnv(Windows)
-	env.Dial = func(_ context.Context, addr string) error {
-		if strings.HasSuffix(addr, ":111") {
-			return syscall.ECONNREFUSED
-		}
-		return nil
+	env.GetPort = func(_ context.Context, host string, _, _ uint32) (int, error) {
+		return 0, fmt.Errorf("dial tcp %s:111: %w", host, syscall.ECONNREFUSED)
 	}
 	r := findResult(t, RunDoctor(context.Background(), env), "Windows portmapper")
-	assertFails(t, r, "burrow does not serve a portmapper yet", "WSL 2")
+	assertFails(t, r, "no portmapper (RPC program 100000) replies on 192.168.64.5:111", "start `burrow serve --portmap :111 DIR` as root")
+}
+
+func TestDoctorWindowsPortmapperNotRPC(t *testing.T) {
+	env := fakeEnv(Windows)
+	env.GetPort = func(context.Context, string, uint32, uint32) (int, error) {
+		return 0, fmt.Errorf("%w: PROG_UNAVAIL", probe.ErrProgramUnavailable)
+	}
+	r := findResult(t, RunDoctor(context.Background(), env), "Windows portmapper")
+	assertFails(t, r, "not as a portmapper", "burrow serve --portmap :111")
+}
+
+func TestDoctorWindowsPortmapperForeign(t *testing.T) {
+	env := fakeEnv(Windows)
+	env.GetPort = func(context.Context, string, uint32, uint32) (int, error) { return 0, nil }
+	r := findResult(t, RunDoctor(context.Background(), env), "Windows portmapper")
+	assertFails(t, r, "lists no MOUNT v3 over TCP", "sudo systemctl disable --now rpcbind.socket rpcbind.service")
+	if !strings.Contains(r.Fix, "burrow serve --portmap :111") {
+		t.Errorf("fix = %q, want it to name burrow serve --portmap :111", r.Fix)
+	}
+}
+
+func TestDoctorWindowsPortmapperOtherPort(t *testing.T) {
+	env := fakeEnv(Windows)
+	env.GetPort = func(_ context.Context, _ string, prog, _ uint32) (int, error) {
+		if prog == probe.ProgNFS {
+			return 20049, nil
+		}
+		return 2049, nil
+	}
+	r := findResult(t, RunDoctor(context.Background(), env), "Windows portmapper")
+	assertFails(t, r, "maps NFS v3 over TCP to port 20049, not to burrow's port 2049", "rpcbind")
+}
+
+func TestDoctorWindowsPortmapperOK(t *testing.T) {
+	env := fakeEnv(Windows)
+	var asked []uint32
+	env.GetPort = func(_ context.Context, host string, prog, vers uint32) (int, error) {
+		if host != "192.168.64.5" || vers != 3 {
+			t.Errorf("GetPort(%s, %d, %d), want host 192.168.64.5 and version 3", host, prog, vers)
+		}
+		asked = append(asked, prog)
+		return 2049, nil
+	}
+	r := findResult(t, RunDoctor(context.Background(), env), "Windows portmapper")
+	if r.Status != StatusOK {
+		t.Errorf("status = %v (%s), want ok", r.Status, r.Detail)
+	}
+	if want := []uint32{probe.ProgMount, probe.ProgNFS}; !slices.Equal(asked, want) {
+		t.Errorf("programs looked up = %v, want %v", asked, want)
+	}
 }
 
 func TestDoctorStaleMount(t *testing.T) {
