@@ -5,21 +5,30 @@ import (
 	"testing"
 )
 
-var devSpec = Spec{Host: "192.168.64.5", Port: 2049, Export: "/home/ubuntu/project", MountPoint: "/home/u/burrow/dev"}
+// One export mounted at the default mount point of each host OS, shared by
+// the command, plan and persist tests.
+var (
+	devSpec = Spec{Host: "192.168.64.5", Port: 2049, Export: "/home/ubuntu/project", MountPoint: "/home/u/burrow/dev"}
+	macSpec = Spec{Host: "192.168.64.5", Port: 2049, Export: "/home/ubuntu/project", MountPoint: "/Users/u/burrow/dev"}
+	winSpec = Spec{Host: "192.168.64.5", Port: 2049, Export: "/home/ubuntu/project", MountPoint: "Z:"}
+)
+
+// The mount commands, without sudo, of devSpec, macSpec and winSpec.
+const (
+	linuxMountCommand   = "mount -t nfs -o vers=3,proto=tcp,port=2049,mountport=2049,mountproto=tcp,local_lock=all,soft,timeo=50,retrans=2 192.168.64.5:/home/ubuntu/project /home/u/burrow/dev"
+	darwinMountCommand  = "mount_nfs -o vers=3,tcp,port=2049,mountport=2049,locallocks,nobrowse,nfc,soft,intr,timeo=20,retrans=3 192.168.64.5:/home/ubuntu/project /Users/u/burrow/dev"
+	windowsMountCommand = `mount.exe -o anon,nolock,casesensitive=yes,mtype=soft,timeout=5,retry=3 \\192.168.64.5\home\ubuntu\project Z:`
+)
 
 func TestMountCommandPerOS(t *testing.T) {
-	mac := devSpec
-	mac.MountPoint = "/Users/u/burrow/dev"
-	win := devSpec
-	win.MountPoint = "Z:"
 	cases := []struct {
 		goos string
 		spec Spec
 		want string
 	}{
-		{Linux, devSpec, "mount -t nfs -o vers=3,proto=tcp,port=2049,mountport=2049,mountproto=tcp,local_lock=all,soft,timeo=50,retrans=2 192.168.64.5:/home/ubuntu/project /home/u/burrow/dev"},
-		{Darwin, mac, "mount_nfs -o vers=3,tcp,port=2049,mountport=2049,locallocks,nobrowse,nfc,soft,intr,timeo=20,retrans=3 192.168.64.5:/home/ubuntu/project /Users/u/burrow/dev"},
-		{Windows, win, `mount.exe -o anon,nolock,casesensitive=yes,mtype=soft,timeout=5,retry=3 \\192.168.64.5\home\ubuntu\project Z:`},
+		{Linux, devSpec, linuxMountCommand},
+		{Darwin, macSpec, darwinMountCommand},
+		{Windows, winSpec, windowsMountCommand},
 	}
 	for _, c := range cases {
 		cmd, err := MountCommand(c.goos, c.spec)

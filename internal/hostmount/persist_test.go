@@ -59,8 +59,6 @@ WantedBy=remote-fs.target
 	}
 }
 
-var macSpec = Spec{Host: "192.168.64.5", Port: 2049, Export: "/home/ubuntu/project", MountPoint: "/Users/u/burrow/dev"}
-
 const stockAutoMaster = `#
 # Automounter master map
 #
@@ -143,16 +141,14 @@ func testPaths(t *testing.T) Paths {
 }
 
 func TestMountPlanFormatPerOS(t *testing.T) {
-	win := devSpec
-	win.MountPoint = "Z:"
 	cases := []struct {
 		goos string
 		spec Spec
 		want string
 	}{
-		{Linux, devSpec, "mkdir -p /home/u/burrow/dev\nsudo mount -t nfs -o vers=3,proto=tcp,port=2049,mountport=2049,mountproto=tcp,local_lock=all,soft,timeo=50,retrans=2 192.168.64.5:/home/ubuntu/project /home/u/burrow/dev\n"},
-		{Darwin, macSpec, "mkdir -p /Users/u/burrow/dev\nsudo mount_nfs -o vers=3,tcp,port=2049,mountport=2049,locallocks,nobrowse,nfc,soft,intr,timeo=20,retrans=3 192.168.64.5:/home/ubuntu/project /Users/u/burrow/dev\n"},
-		{Windows, win, `mount.exe -o anon,nolock,casesensitive=yes,mtype=soft,timeout=5,retry=3 \\192.168.64.5\home\ubuntu\project Z:` + "\n"},
+		{Linux, devSpec, "mkdir -p /home/u/burrow/dev\nsudo " + linuxMountCommand + "\n"},
+		{Darwin, macSpec, "mkdir -p /Users/u/burrow/dev\nsudo " + darwinMountCommand + "\n"},
+		{Windows, winSpec, windowsMountCommand + "\n"},
 	}
 	for _, c := range cases {
 		p, err := MountPlan(PlanOptions{GOOS: c.goos, Paths: testPaths(t)}, c.spec, false)
@@ -179,6 +175,16 @@ func TestMountPlanAsRootHasNoSudo(t *testing.T) {
 // files land in real temporary paths.
 type recorder struct{ commands []string }
 
+// execute clears the recorded commands and runs p, failing the test on an
+// error.
+func (r *recorder) execute(t *testing.T, p Plan, isRoot bool) {
+	t.Helper()
+	r.commands = nil
+	if err := r.executor(t, isRoot).Execute(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (r *recorder) executor(t *testing.T, isRoot bool) Executor {
 	return Executor{
 		IsRoot:    isRoot,
@@ -203,9 +209,7 @@ func TestPersistLinuxWritesUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rec recorder
-	if err := rec.executor(t, true).Execute(context.Background(), p); err != nil {
-		t.Fatal(err)
-	}
+	rec.execute(t, p, true)
 	name, wantText, _ := SystemdUnit(spec)
 	got, err := os.ReadFile(filepath.Join(paths.SystemdDir, name))
 	if err != nil {
@@ -226,10 +230,7 @@ func TestPersistLinuxWritesUnit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.commands = nil
-	if err := rec.executor(t, true).Execute(context.Background(), p); err != nil {
-		t.Fatal(err)
-	}
+	rec.execute(t, p, true)
 	if _, err := os.Stat(filepath.Join(paths.SystemdDir, name)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("unit file still there: %v", err)
 	}
@@ -248,9 +249,7 @@ func TestPersistLinuxWithSudoStagesFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rec recorder
-	if err := rec.executor(t, false).Execute(context.Background(), p); err != nil {
-		t.Fatal(err)
-	}
+	rec.execute(t, p, false)
 	if len(rec.commands) != 3 {
 		t.Fatalf("commands = %q, want install, daemon-reload, enable", rec.commands)
 	}
@@ -276,9 +275,7 @@ func TestPersistDarwinAutofs(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rec recorder
-	if err := rec.executor(t, true).Execute(context.Background(), p); err != nil {
-		t.Fatal(err)
-	}
+	rec.execute(t, p, true)
 	entry, _ := AutoMapEntry(spec)
 	gotMap, _ := os.ReadFile(paths.AutoMap)
 	if want := AutoMapWith("", entry); string(gotMap) != want {
@@ -296,10 +293,7 @@ func TestPersistDarwinAutofs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.commands = nil
-	if err := rec.executor(t, true).Execute(context.Background(), p); err != nil {
-		t.Fatal(err)
-	}
+	rec.execute(t, p, true)
 	if _, err := os.Stat(paths.AutoMap); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("auto_burrow still there: %v", err)
 	}
@@ -321,9 +315,7 @@ func TestUnpersistDarwinUnknownMount(t *testing.T) {
 }
 
 func TestPersistWindowsUnsupported(t *testing.T) {
-	win := devSpec
-	win.MountPoint = "Z:"
-	if _, err := MountPlan(PlanOptions{GOOS: Windows}, win, true); err == nil {
+	if _, err := MountPlan(PlanOptions{GOOS: Windows}, winSpec, true); err == nil {
 		t.Error("want an error")
 	}
 }
