@@ -365,8 +365,11 @@ func logStart(log *slog.Logger, export string, addr net.Addr, allow *access.List
 	if len(hosts) > 0 {
 		host = hosts[0]
 	}
-	linux := fmt.Sprintf("sudo mount -t nfs -o vers=3,proto=tcp,port=%d,mountport=%d,mountproto=tcp,local_lock=all %s:%s /mnt/burrow", port, port, host, export)
-	macos := fmt.Sprintf("sudo mount_nfs -o vers=3,tcp,port=%d,mountport=%d,locallocks %s:%s ~/burrow/vm", port, port, host, export)
+	// The mount points match burrow mount's default, ~/burrow/NAME.
+	mountPoint := "~/burrow/" + filepath.Base(export)
+	helper := fmt.Sprintf("burrow mount %s", net.JoinHostPort(host, strconv.Itoa(port)))
+	linux := fmt.Sprintf("sudo mount -t nfs -o vers=3,proto=tcp,port=%d,mountport=%d,mountproto=tcp,local_lock=all %s:%s %s", port, port, host, export, mountPoint)
+	macos := fmt.Sprintf("sudo mount_nfs -o vers=3,tcp,port=%d,mountport=%d,locallocks %s:%s %s", port, port, host, export, mountPoint)
 	log.Info("serving",
 		"export", export,
 		"listen", addr.String(),
@@ -375,6 +378,7 @@ func logStart(log *slog.Logger, export string, addr net.Addr, allow *access.List
 		"read_only", o.readOnly,
 		"allow", allow.String(),
 		"version", buildVersion(),
+		"mount_host", helper,
 		"mount_linux", linux,
 		"mount_macos", macos,
 	)
