@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/burrow
 
-.PHONY: build check test e2e e2e-deps fuzz bench clean
+.PHONY: build check test e2e e2e-deps e2e-faults fuzz bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/burrow
@@ -25,6 +25,11 @@ test:
 # Linux kernel NFS client. CASE=regex runs only the matching cases.
 e2e: build
 	./test/vm/e2e.sh
+
+# Runs the fault scenarios of test/vm/faults (server SIGKILL under fsx,
+# durability, disk full, descriptor limit, burrow mount) in one QEMU guest.
+e2e-faults: build
+	./test/vm/faults/run.sh
 
 # Installs the Debian packages that the QEMU harness needs.
 e2e-deps:
