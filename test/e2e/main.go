@@ -28,6 +28,7 @@ type config struct {
 	restartCmd string
 	nfsAddr    string
 	mountAddr  string
+	extraDirs  []string
 	goSource   string
 	run        *regexp.Regexp
 	scale      float64
@@ -55,13 +56,14 @@ func main() {
 
 func parseFlags() (*config, error) {
 	cfg := &config{}
-	var runPattern string
+	var runPattern, extraDirs string
 	flag.StringVar(&cfg.dir, "dir", "", "directory under test: the NFS mount point, or a local directory with -server local (required)")
 	flag.StringVar(&cfg.export, "export", "", "the exported directory on the server's file system, as seen from this machine (empty: cases that need it skip)")
 	flag.StringVar(&cfg.server, "server", "burrow", "what serves -dir: burrow, knfsd or local")
 	flag.StringVar(&cfg.restartCmd, "restart-cmd", "", "shell command that stops and restarts the server (empty: the restart case skips)")
 	flag.StringVar(&cfg.nfsAddr, "nfs-addr", "", "host:port of the NFS server for protocol-level cases (empty: those cases skip)")
 	flag.StringVar(&cfg.mountAddr, "mount-addr", "", "host:port of the server's MOUNT service for protocol-level cases (empty: the -nfs-addr port)")
+	flag.StringVar(&extraDirs, "extra-dirs", "", "comma-separated mounts of the same export with other options, such as a small rsize or nordirplus; the listing cases also run through each")
 	flag.StringVar(&cfg.goSource, "go-source", "/usr/local/go/src/cmd/go", "source tree that the real-input cases copy onto -dir (only read)")
 	flag.StringVar(&runPattern, "run", "", "run only the cases whose name matches this regular expression")
 	flag.Float64Var(&cfg.scale, "scale", 1, "multiplier for the number of files in the listing cases")
@@ -86,6 +88,16 @@ func parseFlags() (*config, error) {
 	if cfg.export != "" {
 		if _, err := os.Stat(cfg.export); err != nil {
 			return nil, fmt.Errorf("invalid -export: %w", err)
+		}
+	}
+	if extraDirs != "" {
+		for _, dir := range strings.Split(extraDirs, ",") {
+			if fi, err := os.Stat(dir); err != nil {
+				return nil, fmt.Errorf("invalid -extra-dirs: %w", err)
+			} else if !fi.IsDir() {
+				return nil, fmt.Errorf("invalid -extra-dirs entry %s: not a directory", dir)
+			}
+			cfg.extraDirs = append(cfg.extraDirs, dir)
 		}
 	}
 	if cfg.mountAddr == "" {

@@ -14,6 +14,8 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SERVER=${E2E_SERVER:-burrow}
 EXPORT_DIR=/export
 MOUNT_DIR=/mnt/e2e
+# The mounts with other options that server.sh adds (see EXTRA_MOUNTS there).
+EXTRA_DIRS=/mnt/e2e-small,/mnt/e2e-nordirplus
 STATE_DIR=/run/burrow-e2e
 RESTART_HOOK=$STATE_DIR/restart-server
 
@@ -114,6 +116,7 @@ run_suite() {
 	knfsd) args+=(-nfs-addr 127.0.0.1:2049 -mount-addr 127.0.0.1:20048) ;;
 	*) args+=(-nfs-addr 127.0.0.1:2049) ;;
 	esac
+	[[ $SERVER == local ]] || args+=(-extra-dirs "$EXTRA_DIRS")
 	[[ -z ${E2E_CASE:-} ]] || args+=(-run "$E2E_CASE")
 	log "running bin/burrow-e2e ${args[*]}"
 	"$E2E_REPO/bin/burrow-e2e" "${args[@]}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Controls the NFS server under test inside the guest and the client mount.
+# Controls the NFS server under test inside the guest and the client mounts.
 # Usage: server.sh start|stop|restart|mount|unmount
 #
 # E2E_SERVER selects the server: burrow (bin/burrow as user burrow),
@@ -15,6 +15,13 @@ set -euo pipefail
 SERVER=${E2E_SERVER:-burrow}
 EXPORT_DIR=/export
 MOUNT_DIR=/mnt/e2e
+# More mounts of the same export, "DIR:OPTIONS" each, through which the
+# listing cases run too. rsize=1024 is the Linux client's minimum, and the
+# client caps the size of its READDIR requests at rsize
+# (nfs_server_set_fsinfo in fs/nfs/client.c). nordirplus makes it send
+# READDIR instead of READDIRPLUS. guest-e2e.sh passes the directories to
+# the suite as -extra-dirs.
+EXTRA_MOUNTS=(/mnt/e2e-small:rsize=1024,wsize=1024 /mnt/e2e-nordirplus:nordirplus)
 STATE_DIR=/run/burrow-e2e
 NFS_PORT=2049
 # burrow serves MOUNT on its NFS port, but rpc.mountd needs a port of its own.
@@ -169,18 +176,37 @@ mount_export() {
 	mkdir -p "$MOUNT_DIR"
 	local options="vers=3,proto=tcp,port=$NFS_PORT,mountport=$(mount_port),mountproto=tcp,nolock"
 	options+=${E2E_MOUNT_OPTIONS:+,$E2E_MOUNT_OPTIONS}
-	mount -t nfs -o "$options" "127.0.0.1:$EXPORT_DIR" "$MOUNT_DIR"
-	log "mounted 127.0.0.1:$EXPORT_DIR on $MOUNT_DIR ($(awk -v d="$MOUNT_DIR" '$2 == d { print $4 }' /proc/mounts))"
+	mount_one "$MOUNT_DIR" "$options"
+	local extra
+	for extra in "${EXTRA_MOUNTS[@]}"; do
+		mount_one "${extra%%:*}" "$options,${extra#*:}"
+	done
+}
+
+mount_one() {
+	local dir=$1 options=$2
+	mkdir -p "$dir"
+	mount -t nfs -o "$options" "127.0.0.1:$EXPORT_DIR" "$dir"
+	log "mounted 127.0.0.1:$EXPORT_DIR on $dir ($(awk -v d="$dir" '$2 == d { print $4 }' /proc/mounts))"
 }
 
 # A hard NFS mount of a dead server can block umount. -f aborts pending
 # requests, and -l detaches the mount as a last resort.
 unmount_export() {
 	[[ $SERVER != local ]] || return 0
-	mountpoint -q "$MOUNT_DIR" || return 0
-	timeout 60 umount "$MOUNT_DIR" && return 0
-	log "umount $MOUNT_DIR failed; retrying with -f, then -l"
-	timeout 60 umount -f "$MOUNT_DIR" || umount -l "$MOUNT_DIR"
+	local extra
+	for extra in "${EXTRA_MOUNTS[@]}"; do
+		unmount_one "${extra%%:*}"
+	done
+	unmount_one "$MOUNT_DIR"
+}
+
+unmount_one() {
+	local dir=$1
+	mountpoint -q "$dir" || return 0
+	timeout 60 umount "$dir" && return 0
+	log "umount $dir failed; retrying with -f, then -l"
+	timeout 60 umount -f "$dir" || umount -l "$dir"
 }
 
 case ${1:-} in
