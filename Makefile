@@ -22,7 +22,9 @@ test:
 	$(GO) test -race -count=1 ./...
 
 # Boots Debian's kernel under QEMU and runs the end-to-end suite through the
-# Linux kernel NFS client. CASE=regex runs only the matching cases.
+# Linux kernel NFS client, once per server in SERVERS (default: burrow and
+# burrow-passthrough), or only for SERVER. CASE=regex runs only the
+# matching cases.
 e2e: build
 	./test/vm/e2e.sh
 

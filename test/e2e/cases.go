@@ -4,7 +4,7 @@ import "time"
 
 // allCases returns every case in the order the suite runs them.
 func allCases() []testCase {
-	return []testCase{
+	cases := []testCase{
 		{name: "realinput/gosrc", timeout: 5 * time.Minute, run: caseGoSource},
 		{name: "realinput/git", timeout: 5 * time.Minute, run: caseGit},
 
@@ -42,6 +42,6 @@ func allCases() []testCase {
 		{name: "macos/lockfile", run: caseMacLockFile},
 
 		{name: "owner/caller-uid", run: caseCallerOwner},
-		{name: "passthrough/pjdfstest", run: casePjdfstest},
 	}
+	return append(cases, permissionCases()...)
 }

@@ -59,7 +59,7 @@ func parseFlags() (*config, error) {
 	var runPattern, extraDirs string
 	flag.StringVar(&cfg.dir, "dir", "", "directory under test: the NFS mount point, or a local directory with -server local (required)")
 	flag.StringVar(&cfg.export, "export", "", "the exported directory on the server's file system, as seen from this machine (empty: cases that need it skip)")
-	flag.StringVar(&cfg.server, "server", "burrow", "what serves -dir: burrow, knfsd or local")
+	flag.StringVar(&cfg.server, "server", "burrow", "what serves -dir: burrow (owner identity mode), burrow-passthrough (passthrough identity mode), knfsd or local")
 	flag.StringVar(&cfg.restartCmd, "restart-cmd", "", "shell command that stops and restarts the server (empty: the restart case skips)")
 	flag.StringVar(&cfg.nfsAddr, "nfs-addr", "", "host:port of the NFS server for protocol-level cases (empty: those cases skip)")
 	flag.StringVar(&cfg.mountAddr, "mount-addr", "", "host:port of the server's MOUNT service for protocol-level cases (empty: the -nfs-addr port)")
@@ -76,9 +76,9 @@ func parseFlags() (*config, error) {
 		return nil, fmt.Errorf("missing -dir")
 	}
 	switch cfg.server {
-	case "burrow", "knfsd", "local":
+	case "burrow", "burrow-passthrough", "knfsd", "local":
 	default:
-		return nil, fmt.Errorf("invalid -server %q: use burrow, knfsd or local", cfg.server)
+		return nil, fmt.Errorf("invalid -server %q: use burrow, burrow-passthrough, knfsd or local", cfg.server)
 	}
 	if fi, err := os.Stat(cfg.dir); err != nil {
 		return nil, fmt.Errorf("invalid -dir: %w", err)

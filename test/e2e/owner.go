@@ -117,7 +117,3 @@ func caseCallerOwner(t *T) {
 		t.Errorf("git status as uid 1001: expected a clean tree, got %q", firstLines(out, 5))
 	}
 }
-
-func casePjdfstest(t *T) {
-	t.Skipf("pjdfstest-style checks need burrow in passthrough mode, which the harness does not start yet")
-}

@@ -11,14 +11,45 @@ set -euo pipefail
 LOG_PREFIX=e2e
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SERVER=${SERVER:-burrow}
+# Without SERVER, the suite runs once for each server in SERVERS, each in
+# a guest of its own, one after the other. The status is that of the last
+# failed run, or 0.
+if [[ -z ${SERVER:-} ]]; then
+	read -r -a servers <<<"${SERVERS:-burrow burrow-passthrough}"
+	((${#servers[@]} > 0)) || die "SERVERS is empty; name at least one server"
+	overall=0
+	summary=()
+	for server in "${servers[@]}"; do
+		# In the background, so that a SIGTERM sent to this script alone
+		# reaches the run at once (see below).
+		SERVER=$server "${BASH_SOURCE[0]}" &
+		run_pid=$!
+		trap 'kill -TERM "$run_pid" 2>/dev/null || true' INT TERM
+		run_status=0
+		wait "$run_pid" || run_status=$?
+		while kill -0 "$run_pid" 2>/dev/null; do
+			run_status=0
+			wait "$run_pid" || run_status=$?
+		done
+		trap - INT TERM
+		summary+=("SERVER=$server: exit status $run_status")
+		((run_status == 0)) || overall=$run_status
+		# A run stopped by a signal stops the whole list.
+		((run_status < 128)) || break
+	done
+	for line in "${summary[@]}"; do
+		log "$line"
+	done
+	exit "$overall"
+fi
+
 case $SERVER in
-burrow | knfsd | local) ;;
-*) die "invalid SERVER '$SERVER': use burrow, knfsd or local" ;;
+burrow | burrow-passthrough | knfsd | local) ;;
+*) die "invalid SERVER '$SERVER': use burrow, burrow-passthrough, knfsd or local" ;;
 esac
 cd "$REPO_ROOT"
 
-if [[ $SERVER == burrow && ! -x bin/burrow ]]; then
+if [[ $SERVER == burrow* && ! -x bin/burrow ]]; then
 	die "bin/burrow not found; run make build (make e2e builds it first)"
 fi
 if [[ -z ${E2E_SUITE_CMD:-} ]]; then

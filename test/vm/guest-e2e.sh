@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs inside the guest as root (started by e2e.sh through run-guest.sh).
 # Formats the test disk and mounts it at /export. Adds the users burrow
-# (uid 1000, runs the server) and dev (uid 1001, for client-side tests).
+# (uid 1000, runs the server), dev and dev2 (uid 1001 and 1002, for
+# client-side tests) and the group e2e-shared (gid 1100, both dev users).
 # Starts the server chosen by E2E_SERVER and mounts it at /mnt/e2e, then
 # runs the suite and exits with the suite's exit status.
 
@@ -81,6 +82,15 @@ prepare_export() {
 
 	add_user burrow 1000 /home/burrow
 	add_user dev 1001 /home/dev
+	add_user dev2 1002 /home/dev2
+	# The permission cases run as uid 1001 and 1002 with the supplementary
+	# group 1100. The host's /etc/nfs.conf, which the guest reads, may set
+	# manage-gids=y (as on a Debian 12 host with nfs-common), and then
+	# rpc.mountd replaces the groups that a call carries with those listed
+	# here.
+	local kept
+	kept=$(without_account /etc/group e2e-shared 1100)
+	printf '%s\n%s\n' "$kept" "e2e-shared:x:1100:dev,dev2" >/etc/group
 	chown burrow:burrow "$EXPORT_DIR"
 	chmod 0755 "$EXPORT_DIR"
 }

@@ -3,6 +3,7 @@
 # Usage: server.sh start|stop|restart|mount|unmount
 #
 # E2E_SERVER selects the server: burrow (bin/burrow as user burrow),
+# burrow-passthrough (bin/burrow as root in passthrough identity mode),
 # knfsd (the Linux kernel nfsd) or local (no server and no mount).
 # Also reads E2E_REPO, E2E_LOG_DIR, E2E_LOG_LEVEL, E2E_SERVER_WAIT and
 # E2E_MOUNT_OPTIONS, which guest-e2e.sh sets.
@@ -82,11 +83,11 @@ wait_until_answering() {
 	local pid=${1:-} deadline=$((SECONDS + SERVER_WAIT))
 	until nfs_null_answers; do
 		if [[ -n $pid ]] && ! process_running "$pid"; then
-			[[ $SERVER != burrow ]] || show_burrow_log
+			[[ $SERVER != burrow* ]] || show_burrow_log
 			die "$SERVER (pid $pid) exited before answering on 127.0.0.1:$NFS_PORT"
 		fi
 		if ((SECONDS >= deadline)); then
-			[[ $SERVER != burrow ]] || show_burrow_log
+			[[ $SERVER != burrow* ]] || show_burrow_log
 			die "$SERVER did not answer NFSv3 NULL on 127.0.0.1:$NFS_PORT within ${SERVER_WAIT}s"
 		fi
 		sleep 0.5
@@ -120,14 +121,23 @@ start_burrow() {
 	# that hangs. setpriv execs burrow, so $! is burrow's pid. setpriv keeps
 	# the environment, and burrow keeps its state under $HOME, so HOME must
 	# be the burrow user's.
-	(cd / && export HOME=/home/burrow USER=burrow LOGNAME=burrow && unset XDG_STATE_HOME XDG_CONFIG_HOME &&
-		exec setpriv --reuid=burrow --regid=burrow --init-groups -- \
-		"$binary" serve --listen "127.0.0.1:$NFS_PORT" --log-level "${E2E_LOG_LEVEL:-info}" "$EXPORT_DIR" \
-		</dev/null >>"$E2E_LOG_DIR/burrow.log" 2>&1) &
+	local serve=("$binary" serve --listen "127.0.0.1:$NFS_PORT" --log-level "${E2E_LOG_LEVEL:-info}")
+	if [[ $SERVER == burrow-passthrough ]]; then
+		# Passthrough mode switches each call to the caller's uid and gids,
+		# which needs root. Root callers stay root, as on knfsd with
+		# no_root_squash.
+		(cd / && export HOME=/root USER=root LOGNAME=root && unset XDG_STATE_HOME XDG_CONFIG_HOME &&
+			exec "${serve[@]}" --identity passthrough --no-root-squash "$EXPORT_DIR" \
+			</dev/null >>"$E2E_LOG_DIR/burrow.log" 2>&1) &
+	else
+		(cd / && export HOME=/home/burrow USER=burrow LOGNAME=burrow && unset XDG_STATE_HOME XDG_CONFIG_HOME &&
+			exec setpriv --reuid=burrow --regid=burrow --init-groups -- "${serve[@]}" "$EXPORT_DIR" \
+			</dev/null >>"$E2E_LOG_DIR/burrow.log" 2>&1) &
+	fi
 	local pid=$!
 	echo "$pid" >"$STATE_DIR/burrow.pid"
 	wait_until_answering "$pid"
-	log "burrow running as uid $(stat -c %u "/proc/$pid") (pid $pid)"
+	log "$SERVER running as uid $(stat -c %u "/proc/$pid") (pid $pid)"
 }
 
 start_knfsd() {
@@ -164,7 +174,7 @@ stop_knfsd_helpers() {
 
 mount_port() {
 	case $SERVER in
-	burrow) echo "$NFS_PORT" ;;
+	burrow | burrow-passthrough) echo "$NFS_PORT" ;;
 	knfsd) echo "$KNFSD_MOUNT_PORT" ;;
 	esac
 }
@@ -212,21 +222,21 @@ unmount_one() {
 case ${1:-} in
 start)
 	case $SERVER in
-	burrow) start_burrow ;;
+	burrow | burrow-passthrough) start_burrow ;;
 	knfsd) start_knfsd ;;
 	local) ;;
-	*) die "unknown server '$SERVER': use burrow, knfsd or local" ;;
+	*) die "unknown server '$SERVER': use burrow, burrow-passthrough, knfsd or local" ;;
 	esac
 	;;
 stop)
 	case $SERVER in
-	burrow) stop_pid_file "$STATE_DIR/burrow.pid" burrow ;;
+	burrow | burrow-passthrough) stop_pid_file "$STATE_DIR/burrow.pid" burrow ;;
 	knfsd) stop_knfsd && stop_knfsd_helpers ;;
 	esac
 	;;
 restart)
 	case $SERVER in
-	burrow)
+	burrow | burrow-passthrough)
 		stop_pid_file "$STATE_DIR/burrow.pid" burrow
 		start_burrow
 		;;
