@@ -114,7 +114,7 @@ func TestMountDryRunPerOSAndProvider(t *testing.T) {
 	}
 	want := map[string]string{
 		hostmount.Linux: "mkdir -p /home/u/burrow/dev\nsudo mount -t nfs -o vers=3,proto=tcp,port=" + p + ",mountport=" + p +
-			",mountproto=tcp,local_lock=all,soft,timeo=50,retrans=2 127.0.0.1:/home/vagrant/project /home/u/burrow/dev\n",
+			",mountproto=tcp,nolock,soft,timeo=50,retrans=2 127.0.0.1:/home/vagrant/project /home/u/burrow/dev\n",
 		hostmount.Darwin: "mkdir -p /Users/u/burrow/dev\nsudo mount_nfs -o vers=3,tcp,port=" + p + ",mountport=" + p +
 			",locallocks,nobrowse,nfc,soft,intr,timeo=20,retrans=3 127.0.0.1:/home/vagrant/project /Users/u/burrow/dev\n",
 		hostmount.Windows: `mount.exe -o anon,nolock,casesensitive=yes,mtype=soft,timeout=5,retry=3 \\127.0.0.1\home\vagrant\project Z:` + "\n",

@@ -368,7 +368,7 @@ func logStart(log *slog.Logger, export string, addr net.Addr, allow *access.List
 	// The mount points match burrow mount's default, ~/burrow/NAME.
 	mountPoint := "~/burrow/" + filepath.Base(export)
 	helper := fmt.Sprintf("burrow mount %s", net.JoinHostPort(host, strconv.Itoa(port)))
-	linux := fmt.Sprintf("sudo mount -t nfs -o vers=3,proto=tcp,port=%d,mountport=%d,mountproto=tcp,local_lock=all %s:%s %s", port, port, host, export, mountPoint)
+	linux := fmt.Sprintf("sudo mount -t nfs -o vers=3,proto=tcp,port=%d,mountport=%d,mountproto=tcp,nolock %s:%s %s", port, port, host, export, mountPoint)
 	macos := fmt.Sprintf("sudo mount_nfs -o vers=3,tcp,port=%d,mountport=%d,locallocks %s:%s %s", port, port, host, export, mountPoint)
 	log.Info("serving",
 		"export", export,

@@ -84,9 +84,11 @@ func MountOptions(goos string, s Spec) (string, error) {
 	port := strconv.Itoa(s.Port)
 	switch goos {
 	case Linux:
-		// local_lock=all keeps fcntl and flock locks on the host, because
-		// burrow serves no NLM lock manager.
-		opts := []string{"vers=3", "proto=tcp", "port=" + port, "mountport=" + port, "mountproto=tcp", "local_lock=all"}
+		// nolock keeps fcntl and flock locks on the host, because burrow
+		// serves no NLM lock manager. The kernel treats it as
+		// local_lock=all, but only nolock stops mount.nfs (nfs-utils 2.6)
+		// from requiring rpc.statd.
+		opts := []string{"vers=3", "proto=tcp", "port=" + port, "mountport=" + port, "mountproto=tcp", "nolock"}
 		if s.Hard {
 			opts = append(opts, "hard")
 		} else {

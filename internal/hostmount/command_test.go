@@ -15,7 +15,7 @@ var (
 
 // The mount commands, without sudo, of devSpec, macSpec and winSpec.
 const (
-	linuxMountCommand   = "mount -t nfs -o vers=3,proto=tcp,port=2049,mountport=2049,mountproto=tcp,local_lock=all,soft,timeo=50,retrans=2 192.168.64.5:/home/ubuntu/project /home/u/burrow/dev"
+	linuxMountCommand   = "mount -t nfs -o vers=3,proto=tcp,port=2049,mountport=2049,mountproto=tcp,nolock,soft,timeo=50,retrans=2 192.168.64.5:/home/ubuntu/project /home/u/burrow/dev"
 	darwinMountCommand  = "mount_nfs -o vers=3,tcp,port=2049,mountport=2049,locallocks,nobrowse,nfc,soft,intr,timeo=20,retrans=3 192.168.64.5:/home/ubuntu/project /Users/u/burrow/dev"
 	windowsMountCommand = `mount.exe -o anon,nolock,casesensitive=yes,mtype=soft,timeout=5,retry=3 \\192.168.64.5\home\ubuntu\project Z:`
 )
@@ -50,7 +50,7 @@ func TestMountCommandHard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "vers=3,proto=tcp,port=12049,mountport=12049,mountproto=tcp,local_lock=all,hard"
+	want := "vers=3,proto=tcp,port=12049,mountport=12049,mountproto=tcp,nolock,hard"
 	if cmd[4] != want {
 		t.Errorf("options = %s, want %s", cmd[4], want)
 	}

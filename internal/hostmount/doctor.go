@@ -427,12 +427,12 @@ func checkLocking(env DoctorEnv, mounts []MountEntry) CheckResult {
 		}
 	}
 	if len(bad) == 0 {
-		r.Status, r.Detail = StatusOK, "burrow mounts keep locks local (local_lock=all)"
+		r.Status, r.Detail = StatusOK, "burrow mounts keep locks local (nolock or local_lock=all)"
 		return r
 	}
 	r.Status = StatusFail
 	r.Detail = "mounted without local_lock=all or nolock: " + strings.Join(bad, ", ") + "; burrow serves no NLM lock manager, so fcntl and flock calls fail or hang"
-	r.Fix = "unmount and mount again with `burrow mount`, which passes local_lock=all"
+	r.Fix = "unmount and mount again with `burrow mount`, which passes nolock"
 	return r
 }
 

@@ -317,7 +317,7 @@ func TestDoctorLinuxLockingWithoutLocalLock(t *testing.T) {
 	env := fakeEnv(Linux)
 	env.ReadFile = func(string) ([]byte, error) { return []byte(linuxMountinfo), nil }
 	r := findResult(t, RunDoctor(context.Background(), env), "locking (nolock vs locallocks)")
-	assertFails(t, r, "/home/u/burrow/dev", "passes local_lock=all")
+	assertFails(t, r, "/home/u/burrow/dev", "passes nolock")
 	if strings.Contains(r.Detail, "web app") {
 		t.Errorf("detail = %q lists a mount that has local_lock=all", r.Detail)
 	}

@@ -48,7 +48,7 @@ After=network-online.target
 What=192.168.64.5:/home/ubuntu/project
 Where=/home/u/burrow/dev
 Type=nfs
-Options=vers=3,proto=tcp,port=2049,mountport=2049,mountproto=tcp,local_lock=all,soft,timeo=50,retrans=2
+Options=vers=3,proto=tcp,port=2049,mountport=2049,mountproto=tcp,nolock,soft,timeo=50,retrans=2
 TimeoutSec=30
 
 [Install]
