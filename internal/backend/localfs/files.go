@@ -213,11 +213,18 @@ func (fs *FS) openFile(c *backend.Cred, h []byte, write bool) (*cachedFile, erro
 		return nil, err
 	}
 	if f := fs.files.get(id, write); f != nil {
-		if err := fs.mayUseCached(c, f, write); err != nil {
+		if !fs.cachedBeneath(f.fd) {
+			// Moved out of the export, or its path is unknown: drop it and
+			// resolve the handle beneath the root again, which gives
+			// ErrStale for a file that is now outside.
+			fs.files.release(f)
+			fs.files.evict(id)
+		} else if err := fs.mayUseCached(c, f, write); err != nil {
 			fs.files.release(f)
 			return nil, err
+		} else {
+			return f, nil
 		}
-		return f, nil
 	}
 	for try := 0; ; try++ {
 		obj, err := fs.resolveID(id)

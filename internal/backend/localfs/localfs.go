@@ -108,6 +108,7 @@ const (
 // FS is a backend.FS serving one directory. It is safe for concurrent use.
 type FS struct {
 	rootFD   int // O_PATH descriptor of the export root
+	root     rootPath
 	rootIno  uint64
 	rootGen  uint64
 	rootDev  uint64

@@ -601,3 +601,66 @@ func TestHandlesWithSmallHintCache(t *testing.T) {
 		}
 	}
 }
+
+func TestCachedFileMovedOutIsStale(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "export")
+	outside := filepath.Join(base, "outside")
+	for _, d := range []string{root, outside} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs := openTestFS(t, root, filepath.Join(t.TempDir(), "h.db"), Options{})
+	h := mustCreate(t, fs, fs.Root(), "f")
+	if _, _, _, err := fs.Write(ctx, cred, h, 0, []byte("inside"), backend.Unstable); err != nil {
+		t.Fatal(err)
+	}
+
+	// The descriptor is now cached. A process in the VM moves the file out.
+	if err := os.Rename(filepath.Join(root, "f"), filepath.Join(outside, "f")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	if _, _, _, err := fs.Read(ctx, cred, h, 0, buf); !errors.Is(err, backend.ErrStale) {
+		t.Errorf("READ of a file moved out of the export: err = %v, want ErrStale", err)
+	}
+	if _, _, _, err := fs.Write(ctx, cred, h, 0, []byte("XX"), backend.FileSync); !errors.Is(err, backend.ErrStale) {
+		t.Errorf("WRITE of a file moved out of the export: err = %v, want ErrStale", err)
+	}
+	data, err := os.ReadFile(filepath.Join(outside, "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != "inside" {
+		t.Errorf("file outside the export changed to %q", data)
+	}
+
+	// Moved back in, the same handle works again.
+	if err := os.Rename(filepath.Join(outside, "f"), filepath.Join(root, "g")); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _, err := fs.Read(ctx, cred, h, 0, buf); err != nil || string(buf[:n]) != "inside" {
+		t.Errorf("READ after moving back: %q, %v", buf[:n], err)
+	}
+}
+
+func TestCachedFileAfterExportRename(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "export")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fs := openTestFS(t, root, filepath.Join(t.TempDir(), "h.db"), Options{})
+	h := mustCreate(t, fs, fs.Root(), "f")
+	if _, _, _, err := fs.Write(ctx, cred, h, 0, []byte("data"), backend.Unstable); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(root, filepath.Join(base, "renamed")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8)
+	if n, _, _, err := fs.Read(ctx, cred, h, 0, buf); err != nil || string(buf[:n]) != "data" {
+		t.Errorf("READ after the export directory was renamed: %q, %v", buf[:n], err)
+	}
+}
