@@ -166,6 +166,47 @@ func (s *server) isExport(path string) bool {
 	return trimmed == "" || trimmed == strings.TrimRight(s.exportPath, "/")
 }
 
+// belowExport splits a path below the export into its names: a path under
+// ExportPath, or, since "/" is the export too, any other absolute path.
+// Clients such as libnfs mount the parent directory of the file they copy,
+// so directories below the export must be mountable. It rejects "." and
+// ".." so that a path cannot climb out of the export.
+func (s *server) belowExport(path string) ([]string, bool) {
+	if !strings.HasPrefix(path, "/") {
+		return nil, false
+	}
+	rest := path
+	if exp := strings.TrimRight(s.exportPath, "/"); exp != "" && strings.HasPrefix(path, exp+"/") {
+		rest = path[len(exp):]
+	}
+	var names []string
+	for _, name := range strings.Split(rest, "/") {
+		switch name {
+		case "":
+			continue
+		case ".", "..":
+			return nil, false
+		}
+		names = append(names, name)
+	}
+	return names, len(names) > 0
+}
+
+// lookupBelow looks up names one by one from the export root and returns
+// the handle and attributes of the last one.
+func (s *server) lookupBelow(ctx context.Context, cred *backend.Cred, root []byte, names []string) ([]byte, backend.Attr, error) {
+	h := root
+	var attr backend.Attr
+	for _, name := range names {
+		var err error
+		h, attr, _, err = s.fs.Lookup(ctx, cred, h, name)
+		if err != nil {
+			return nil, backend.Attr{}, err
+		}
+	}
+	return h, attr, nil
+}
+
 // clientHost returns the IP address of the caller, the host name that
 // DUMP lists.
 func clientHost(call *oncrpc.Call) string {
@@ -212,8 +253,9 @@ func (s *server) null(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e 
 	return nil
 }
 
-// mnt serves MNT: it returns the root handle for the export path and lists
-// AUTH_SYS as the only flavor, which Linux and macOS clients both accept.
+// mnt serves MNT: it returns the handle of the export, or of a directory
+// below it, and lists AUTH_SYS as the only flavor, which Linux and macOS
+// clients both accept.
 func (s *server) mnt(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
 	path, tooLong, err := decodeDirPath(d)
 	if err != nil {
@@ -221,18 +263,30 @@ func (s *server) mnt(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *
 	}
 	host := clientHost(call)
 	st := MNT3_OK
+	var names []string
 	switch {
 	case tooLong:
 		st = MNT3ERR_NAMETOOLONG
-	case !s.isExport(path):
-		st = MNT3ERR_NOENT
+	case s.isExport(path):
+	default:
+		var ok bool
+		if names, ok = s.belowExport(path); !ok {
+			st = MNT3ERR_NOENT
+		}
 	}
 	var root []byte
 	if st == MNT3_OK {
 		root = s.fs.Root()
 		cred := credOf(call)
 		attr, err := s.fs.GetAttr(ctx, &cred, root)
+		if err == nil && len(names) > 0 {
+			root, attr, err = s.lookupBelow(ctx, &cred, root, names)
+		}
 		switch {
+		case err != nil && len(names) > 0:
+			st = rootStatus(err)
+			s.log.DebugContext(ctx, "MNT of a directory below the export failed",
+				"client", host, "path", path, "status", st.String(), "error", err)
 		case err != nil:
 			st = rootStatus(err)
 			s.log.ErrorContext(ctx, "MNT failed to read the export's attributes",

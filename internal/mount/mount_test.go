@@ -38,6 +38,45 @@ func (f *rootFS) GetAttr(_ context.Context, _ *backend.Cred, h []byte) (backend.
 	return backend.Attr{Type: typ}, nil
 }
 
+// Lookup knows one directory, "srv/share/sub" below the root, and one file
+// "f" in it.
+func (f *rootFS) Lookup(_ context.Context, _ *backend.Cred, dir []byte, name string) ([]byte, backend.Attr, *backend.Attr, error) {
+	children := map[string]map[string][]byte{
+		string(f.Root()): {"srv": {1}, "sub": {4}},
+		string([]byte{1}): {"share": {2}},
+		string([]byte{2}): {"sub": {3}},
+		string([]byte{4}): {"f": {5}},
+	}
+	h, ok := children[string(dir)][name]
+	if !ok {
+		return nil, backend.Attr{}, nil, syscall.ENOENT
+	}
+	if h[0] == 5 {
+		return h, backend.Attr{Type: backend.TypeRegular}, nil, nil
+	}
+	return h, backend.Attr{Type: backend.TypeDir}, nil, nil
+}
+
+func TestMntBelowExport(t *testing.T) {
+	prog := NewProgram(&rootFS{}, Options{ExportPath: "/srv/share"})
+	for _, tc := range []struct {
+		path string
+		want []byte
+	}{
+		{"/srv/share/sub", []byte{4}},
+		{"/sub/", []byte{4}},
+		{"/srv/share//sub", []byte{4}},
+		{"/srv", []byte{1}},
+	} {
+		res := run(t, prog, callFrom("127.0.0.1", ProcMnt), pathArg(tc.path))
+		want := append([]byte{0, 0, 0, 0, 0, 0, 0, 1}, tc.want...)
+		want = append(want, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1)
+		if !bytes.Equal(res, want) {
+			t.Errorf("MNT %q reply\n got %x\nwant %x", tc.path, res, want)
+		}
+	}
+}
+
 func callFrom(host string, proc uint32) *oncrpc.Call {
 	return &oncrpc.Call{
 		Prog: Program, Vers: Version, Proc: proc, Flavor: oncrpc.AuthNone,
@@ -80,8 +119,10 @@ func TestMntErrors(t *testing.T) {
 		want Mountstat3
 	}{
 		{"other path", &rootFS{}, "/srv/other", MNT3ERR_NOENT},
-		{"prefix of export", &rootFS{}, "/srv", MNT3ERR_NOENT},
-		{"below export", &rootFS{}, "/srv/share/sub", MNT3ERR_NOENT},
+		{"missing below export", &rootFS{}, "/srv/share/none", MNT3ERR_NOENT},
+		{"dot-dot below export", &rootFS{}, "/srv/share/sub/..", MNT3ERR_NOENT},
+		{"dot below export", &rootFS{}, "/srv/share/./sub", MNT3ERR_NOENT},
+		{"file below export", &rootFS{}, "/sub/f", MNT3ERR_NOTDIR},
 		{"relative path", &rootFS{}, "srv/share", MNT3ERR_NOENT},
 		{"empty path", &rootFS{}, "", MNT3ERR_NOENT},
 		{"path too long", &rootFS{}, "/" + strings.Repeat("a", MNTPATHLEN), MNT3ERR_NAMETOOLONG},

@@ -221,3 +221,30 @@ func TestLibnfsCopyInAndOut(t *testing.T) {
 		}
 	}
 }
+
+func TestLibnfsCopyIntoSubdirectory(t *testing.T) {
+	requireTool(t, "nfs-cp")
+	bin := buildBurrow(t)
+	export := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(export, "a", "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, bin, export)
+
+	// libnfs mounts the directory that holds the file, so this needs MNT of
+	// a directory below the export.
+	src := filepath.Join(t.TempDir(), "nested.bin")
+	data := make([]byte, 300_000)
+	rand.Read(data)
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "nfs-cp", src, srv.url("a/b/nested.bin"))
+	got, err := os.ReadFile(filepath.Join(export, "a", "b", "nested.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Errorf("nested.bin on the server has %d bytes that differ from the %d bytes copied", len(got), len(data))
+	}
+}
