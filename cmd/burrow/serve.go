@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/burrow-nfs/burrow/internal/access"
 	"github.com/burrow-nfs/burrow/internal/backend/localfs"
@@ -134,7 +135,7 @@ func runServe(ctx context.Context, dir string, o serveOptions) error {
 	}
 	defer func() {
 		if err := stopProfiles(); err != nil {
-			log.Error("writing profiles failed", "err", err)
+			log.Error("writing profiles failed", "error", err)
 		}
 	}()
 	export, err := filepath.Abs(dir)
@@ -149,6 +150,9 @@ func runServe(ctx context.Context, dir string, o serveOptions) error {
 		return fmt.Errorf("cannot serve %s: not a directory", export)
 	}
 
+	if o.shutdownWait <= 0 {
+		return fmt.Errorf("invalid --shutdown-timeout %s: use a positive duration", o.shutdownWait)
+	}
 	limits, err := o.rpcLimits()
 	if err != nil {
 		return err
@@ -175,7 +179,7 @@ func runServe(ctx context.Context, dir string, o serveOptions) error {
 	// drops to the unprivileged serving user.
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w", o.listen, err)
+		return listenError(o.listen, err)
 	}
 	defer ln.Close()
 	var pm *portmap.Listeners
@@ -190,6 +194,10 @@ func runServe(ctx context.Context, dir string, o serveOptions) error {
 		if err := dropPrivileges(export, o.user, log); err != nil {
 			return err
 		}
+	}
+
+	if err := unix.Access(export, unix.R_OK|unix.X_OK); err != nil {
+		return fmt.Errorf("cannot serve %s: uid %d cannot read it (%w); serve a directory that user can read, or start as root with --user NAME", export, os.Geteuid(), err)
 	}
 
 	fs, err := localfs.New(export, localfs.Options{
@@ -252,10 +260,10 @@ func runServe(ctx context.Context, dir string, o serveOptions) error {
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownWait)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("calls still in flight at shutdown timeout", "err", err)
+		log.Warn("calls still in flight at shutdown timeout", "error", err)
 	}
 	if err := fs.Close(); err != nil {
-		log.Error("closing the export failed", "err", err)
+		log.Error("closing the export failed", "error", err)
 		return err
 	}
 	log.Info("stopped")
@@ -317,6 +325,17 @@ func allowList(values []string) (*access.List, error) {
 		return access.Default()
 	}
 	return access.Parse(values)
+}
+
+// listenError explains a failed listen with the usual causes and fixes.
+func listenError(addr string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("cannot listen on %s: %w; ports below 1024 need root or CAP_NET_BIND_SERVICE, so pick a port of 1024 or more, such as the default 2049", addr, err)
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("cannot listen on %s: %w; another burrow or NFS server may be running (burrow status lists burrow servers), or pick another port with --listen", addr, err)
+	}
+	return fmt.Errorf("cannot listen on %s: %w", addr, err)
 }
 
 // dropPrivileges switches a root process to the owner of export, or to the

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/burrow-nfs/burrow/internal/xdr"
@@ -127,6 +128,10 @@ func (c *conn) logReadError(err error) {
 		log.Debug("RPC connection stopped reading for shutdown", "remote", c.remote.String())
 	case errors.Is(err, io.EOF):
 		// The client closed the connection between records.
+	case errors.Is(err, syscall.ECONNRESET):
+		// The client reset the connection, as libnfs and clients that
+		// exit do: an ordinary close, logged with the disconnect line.
+		log.Debug("RPC connection reset by the client", "remote", c.remote.String())
 	case errors.Is(err, ErrRecordTooLarge):
 		log.Warn("RPC record too large; closing connection", "remote", c.remote.String(), "error", err)
 	default:
