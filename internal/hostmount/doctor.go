@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -184,6 +185,9 @@ func checkServer(ep discover.Endpoint, res probe.Result, err error) CheckResult 
 		r.Fix = fmt.Sprintf("port %d runs something other than burrow: start `burrow serve DIR` in the VM or give burrow's port as HOST:PORT", ep.Port)
 	case errors.Is(err, probe.ErrAuthRejected):
 		r.Fix = "see the reserved source port check below"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF):
+		r.Fix = "the server closed the connection without a reply, which is what it does to an address outside its --allow list: " +
+			"if its log shows \"RPC connection rejected by access control\", restart `burrow serve` with --allow set to this host's address or network"
 	default:
 		r.Fix = "check that `burrow serve` is running in the VM and that its log shows no error"
 	}

@@ -190,6 +190,15 @@ func TestDoctorServerIsNotBurrow(t *testing.T) {
 	assertFails(t, r, "NFS v3 NULL failed", "runs something other than burrow")
 }
 
+func TestDoctorServerResetPointsToAllow(t *testing.T) {
+	env := fakeEnv(Linux)
+	env.Probe = func(context.Context, string, int) (probe.Result, error) {
+		return probe.Result{}, &probe.Error{Addr: "192.168.64.5:2049", Stage: probe.StageNFSNull, Err: fmt.Errorf("read: %w", syscall.ECONNRESET)}
+	}
+	r := findResult(t, RunDoctor(context.Background(), env), "burrow server replies")
+	assertFails(t, r, "connection reset", "--allow")
+}
+
 func TestDoctorReservedPortRejected(t *testing.T) {
 	env := fakeEnv(Linux)
 	env.Probe = func(context.Context, string, int) (probe.Result, error) {
