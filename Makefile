@@ -1,19 +1,23 @@
 # Build, test and end-to-end targets. README.md describes each one.
 GO ?= go
 BIN := bin/burrow
+# The version burrow reports. Set here because builds with GOFLAGS=-buildvcs=false
+# carry no VCS revision.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 
 .PHONY: build check test e2e e2e-deps e2e-faults fuzz bench clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/burrow
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/burrow
 
 # Everything CI runs: installs the Debian packages the tests need, then the
-# unit and libnfs tests, every fuzz target for a few seconds, then the
-# kernel-client suite in the QEMU guest.
+# unit and libnfs tests, every fuzz target for a few seconds, the
+# kernel-client suite in the QEMU guest, and the fault scenarios.
 check: e2e-deps
 	$(MAKE) test
 	$(MAKE) fuzz FUZZTIME=5s
 	$(MAKE) e2e
+	$(MAKE) e2e-faults
 
 # Unit tests, protocol tests against real temporary directories, and the
 # libnfs client tests (skipped with a message when libnfs-utils is missing).
