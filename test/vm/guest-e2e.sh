@@ -128,8 +128,12 @@ run_suite() {
 	esac
 	[[ $SERVER == local ]] || args+=(-extra-dirs "$EXTRA_DIRS")
 	[[ -z ${E2E_CASE:-} ]] || args+=(-run "$E2E_CASE")
+	# A copy, because cases run the binary again as other users, and a
+	# build on the host during the run would replace bin/burrow-e2e.
+	mkdir -p "$STATE_DIR"
+	cp "$E2E_REPO/bin/burrow-e2e" "$STATE_DIR/burrow-e2e"
 	log "running bin/burrow-e2e ${args[*]}"
-	"$E2E_REPO/bin/burrow-e2e" "${args[@]}"
+	"$STATE_DIR/burrow-e2e" "${args[@]}"
 }
 
 # Save the kernel log and show the lines that point to NFS trouble. Runs

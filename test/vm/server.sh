@@ -113,9 +113,15 @@ stop_pid_file() {
 }
 
 start_burrow() {
-	local binary=$E2E_REPO/bin/burrow
-	[[ -x $binary ]] || die "$binary not found; run make build"
+	local binary=$STATE_DIR/burrow
 	mkdir -p "$STATE_DIR"
+	# Every start, restarts included, runs one copy made at the first start,
+	# because a make build on the host during the run replaces bin/burrow
+	# under the guest's 9p mount.
+	if [[ ! -x $binary ]]; then
+		[[ -x $E2E_REPO/bin/burrow ]] || die "$E2E_REPO/bin/burrow not found; run make build"
+		cp "$E2E_REPO/bin/burrow" "$binary"
+	fi
 	echo "=== $(date -u +%FT%TZ) starting burrow" >>"$E2E_LOG_DIR/burrow.log"
 	# The log goes straight to the scratch share, so it survives a guest
 	# that hangs. setpriv execs burrow, so $! is burrow's pid. setpriv keeps
