@@ -31,10 +31,10 @@ var (
 )
 
 // requireRealOwners skips the permission cases where the server does not
-// keep the callers' uids, and ends the case unless the suite runs as root.
+// keep the callers' uids, and where the suite does not run as root.
 func (t *T) requireRealOwners() {
 	if t.cfg.server == "burrow" {
-		t.Skipf("burrow in owner mode runs every call as the serving user and reports the caller as the owner, so per-user permissions do not apply; SERVER=burrow-passthrough runs these cases")
+		t.Skipf("owner mode runs every call as the serving user, so per-user permissions do not apply; burrow-passthrough runs these cases")
 	}
 	t.RequireRoot()
 }
@@ -62,9 +62,9 @@ func (t *T) makeOwned(rel, kind string, uid, gid uint32, mode uint32) string {
 }
 
 // expectCall runs the helper call op on the case-relative paths in args as
-// who and checks its printed outcome. Arguments that are not paths (modes
+// user and checks its printed outcome. Arguments that are not paths (modes
 // and ids) must come after the paths and start with a digit or "-".
-func (t *T) expectCall(who caller, want string, op string, args ...string) {
+func (t *T) expectCall(user caller, want string, op string, args ...string) {
 	full := []string{op}
 	for _, a := range args {
 		if a == "" || strings.ContainsAny(a[:1], "0123456789-") {
@@ -73,8 +73,8 @@ func (t *T) expectCall(who caller, want string, op string, args ...string) {
 			full = append(full, t.Path(a))
 		}
 	}
-	step := fmt.Sprintf("%s as %s", strings.Join(append([]string{op}, args...), " "), who.name)
-	out, err := t.callAsGroups(who.uid, who.gid, who.groups, full...)
+	step := fmt.Sprintf("%s as %s", strings.Join(append([]string{op}, args...), " "), user.name)
+	out, err := t.callAsGroups(user.uid, user.gid, user.groups, full...)
 	t.expectCallResult(step, out, err, want)
 }
 
