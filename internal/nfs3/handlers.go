@@ -124,23 +124,35 @@ func (s *server) access(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, 
 	return nil
 }
 
-func (s *server) readlink(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
+// decodeFHOrFail decodes arguments that are a single file handle, for the
+// procedures whose error reply is a status and an empty post_op_attr. When
+// ok is false the caller returns err: nil after this function encoded the
+// error reply, or the decode error (GARBAGE_ARGS).
+func decodeFHOrFail(d *xdr.Decoder, e *xdr.Encoder) (fh []byte, ok bool, err error) {
 	var a fhArgs
 	r := argReader{d: d}
 	decodeFHArgs(&r, &a)
 	st, err := r.finish()
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	if st != NFS3_OK {
 		putStatus(e, st)
 		encodePostOpAttr(e, nil)
-		return nil
+		return nil, false, nil
+	}
+	return a.fh, true, nil
+}
+
+func (s *server) readlink(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
+	fh, ok, err := decodeFHOrFail(d, e)
+	if !ok {
+		return err
 	}
 	cred := credOf(call)
-	target, attr, err := s.fs.Readlink(ctx, &cred, a.fh)
+	target, attr, err := s.fs.Readlink(ctx, &cred, fh)
 	if err != nil {
-		putStatus(e, s.fail(ctx, call, "READLINK", a.fh, err))
+		putStatus(e, s.fail(ctx, call, "READLINK", fh, err))
 		encodePostOpAttr(e, attr)
 		return nil
 	}
@@ -455,22 +467,14 @@ func (s *server) link(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e 
 }
 
 func (s *server) fsstat(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
-	var a fhArgs
-	r := argReader{d: d}
-	decodeFHArgs(&r, &a)
-	st, err := r.finish()
-	if err != nil {
+	fh, ok, err := decodeFHOrFail(d, e)
+	if !ok {
 		return err
 	}
-	if st != NFS3_OK {
-		putStatus(e, st)
-		encodePostOpAttr(e, nil)
-		return nil
-	}
 	cred := credOf(call)
-	fsst, attr, err := s.fs.FSStat(ctx, &cred, a.fh)
+	fsst, attr, err := s.fs.FSStat(ctx, &cred, fh)
 	if err != nil {
-		putStatus(e, s.fail(ctx, call, "FSSTAT", a.fh, err))
+		putStatus(e, s.fail(ctx, call, "FSSTAT", fh, err))
 		encodePostOpAttr(e, attr)
 		return nil
 	}
@@ -491,22 +495,14 @@ func (s *server) fsstat(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, 
 const maxFileSize = 1<<63 - 1
 
 func (s *server) fsinfo(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
-	var a fhArgs
-	r := argReader{d: d}
-	decodeFHArgs(&r, &a)
-	st, err := r.finish()
-	if err != nil {
+	fh, ok, err := decodeFHOrFail(d, e)
+	if !ok {
 		return err
 	}
-	if st != NFS3_OK {
-		putStatus(e, st)
-		encodePostOpAttr(e, nil)
-		return nil
-	}
 	cred := credOf(call)
-	attr, err := s.fs.GetAttr(ctx, &cred, a.fh)
+	attr, err := s.fs.GetAttr(ctx, &cred, fh)
 	if err != nil {
-		putStatus(e, s.fail(ctx, call, "FSINFO", a.fh, err))
+		putStatus(e, s.fail(ctx, call, "FSINFO", fh, err))
 		encodePostOpAttr(e, nil)
 		return nil
 	}
@@ -527,22 +523,14 @@ func (s *server) fsinfo(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, 
 }
 
 func (s *server) pathconf(ctx context.Context, call *oncrpc.Call, d *xdr.Decoder, e *xdr.Encoder) error {
-	var a fhArgs
-	r := argReader{d: d}
-	decodeFHArgs(&r, &a)
-	st, err := r.finish()
-	if err != nil {
+	fh, ok, err := decodeFHOrFail(d, e)
+	if !ok {
 		return err
 	}
-	if st != NFS3_OK {
-		putStatus(e, st)
-		encodePostOpAttr(e, nil)
-		return nil
-	}
 	cred := credOf(call)
-	pc, attr, err := s.fs.PathConf(ctx, &cred, a.fh)
+	pc, attr, err := s.fs.PathConf(ctx, &cred, fh)
 	if err != nil {
-		putStatus(e, s.fail(ctx, call, "PATHCONF", a.fh, err))
+		putStatus(e, s.fail(ctx, call, "PATHCONF", fh, err))
 		encodePostOpAttr(e, attr)
 		return nil
 	}
