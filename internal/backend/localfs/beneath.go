@@ -13,31 +13,32 @@ type rootPath struct {
 	p atomic.Pointer[string]
 }
 
-// fdPath writes the path the kernel reports for descriptor fd into buf and
-// returns it.
-func fdPath(fd int, buf []byte) ([]byte, error) {
-	var name [32]byte
-	link := append(append(name[:0], "/proc/self/fd/"...), strconv.Itoa(fd)...)
-	n, err := unix.Readlink(string(link), buf)
+// procFDPath returns the magic link that names descriptor fd's file.
+func procFDPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
+
+// linkTarget writes the path that the magic link procPath reports into buf
+// and returns it.
+func linkTarget(procPath string, buf []byte) ([]byte, error) {
+	n, err := unix.Readlink(procPath, buf)
 	if err != nil {
 		return nil, err
 	}
 	return buf[:n], nil
 }
 
-// cachedBeneath reports whether the open descriptor fd still names a file
-// beneath the export root. A cached descriptor skips path resolution, so
+// cachedBeneath reports whether the open descriptor whose magic link is
+// procPath still names a file beneath the export root. A cached descriptor skips path resolution, so
 // without this check a file that a process in the VM moved out of the
 // export would stay readable and writable through a handle already in use.
 // The root's path is refreshed once on a mismatch, because the export
 // directory itself may have been renamed.
 //
-// NOTE: this compares the paths the kernel reports, so a move out of the
-// export between this check and the following pread or pwrite still
-// reaches the file once; a fresh open has the same window.
-func (fs *FS) cachedBeneath(fd int) bool {
+// NOTE: this compares the paths that the kernel reports. A move out of the
+// export between this check and the next pread or pwrite still reaches the
+// file once, and a fresh open has the same window.
+func (fs *FS) cachedBeneath(procPath string) bool {
 	var buf [unix.PathMax]byte
-	p, err := fdPath(fd, buf[:])
+	p, err := linkTarget(procPath, buf[:])
 	if err != nil {
 		return false
 	}
@@ -45,7 +46,7 @@ func (fs *FS) cachedBeneath(fd int) bool {
 		return true
 	}
 	var rootBuf [unix.PathMax]byte
-	rb, err := fdPath(fs.rootFD, rootBuf[:])
+	rb, err := linkTarget(procFDPath(fs.rootFD), rootBuf[:])
 	if err != nil {
 		return false
 	}

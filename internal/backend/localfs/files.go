@@ -22,6 +22,7 @@ const fileShards = 32
 type cachedFile struct {
 	id       handle.ID
 	fd       int
+	procPath string // "/proc/self/fd/N", read by cachedBeneath on every hit
 	writable bool
 	refs     int
 	evicted  bool
@@ -84,7 +85,7 @@ func (c *fileCache) add(id handle.ID, fd int, writable bool) *cachedFile {
 		}
 		toClose = s.removeLocked(old, toClose)
 	}
-	f := &cachedFile{id: id, fd: fd, writable: writable, refs: 1}
+	f := &cachedFile{id: id, fd: fd, procPath: procFDPath(fd), writable: writable, refs: 1}
 	f.elem = s.lru.PushFront(f)
 	s.m[id] = f
 	for s.lru.Len() > c.perShard {
@@ -213,7 +214,7 @@ func (fs *FS) openFile(c *backend.Cred, h []byte, write bool) (*cachedFile, erro
 		return nil, err
 	}
 	if f := fs.files.get(id, write); f != nil {
-		if !fs.cachedBeneath(f.fd) {
+		if !fs.cachedBeneath(f.procPath) {
 			// Moved out of the export, or its path is unknown: drop it and
 			// resolve the handle beneath the root again, which gives
 			// ErrStale for a file that is now outside.
