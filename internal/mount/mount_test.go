@@ -265,3 +265,26 @@ func FuzzDecodeDirPath(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBelowExport checks that the names MNT looks up below the export are
+// single path components that cannot climb out of it.
+func FuzzBelowExport(f *testing.F) {
+	f.Add("/srv/share/sub")
+	f.Add("/srv/share/../etc")
+	f.Add("//a//./b")
+	f.Fuzz(func(t *testing.T, path string) {
+		s := &server{exportPath: "/srv/share"}
+		names, ok := s.belowExport(path)
+		if !ok {
+			return
+		}
+		if len(names) == 0 {
+			t.Fatalf("%q: accepted with no names", path)
+		}
+		for _, name := range names {
+			if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
+				t.Fatalf("%q: unsafe name %q", path, name)
+			}
+		}
+	})
+}
