@@ -1,7 +1,7 @@
 // Package backend defines the protocol-neutral file system interface that the
 // protocol front ends (MOUNT, NFSv3, later SMB2) serve, and the types it uses.
 //
-// A backend knows nothing of wire formats. It names objects by opaque file
+// A backend uses no wire formats. It names objects by opaque file
 // handles of at most MaxHandleSize bytes, reports errors as errno values
 // (syscall.Errno, possibly wrapped) or the sentinel errors below, and returns
 // the attributes a protocol needs for its weak cache consistency data.
@@ -94,7 +94,7 @@ type Wcc struct {
 	After  *Attr
 }
 
-// TimeHow says how SetAttr changes a time.
+// TimeHow selects how SetAttr changes a time.
 type TimeHow uint32
 
 // TimeHow values, numbered as NFSv3 time_how.
@@ -139,8 +139,8 @@ const (
 	AccessExecute uint32 = 0x0020
 )
 
-// Stable says how durable a write must be before Write returns, numbered
-// as NFSv3 stable_how.
+// Stable is the durability a write must reach before Write returns,
+// numbered as NFSv3 stable_how.
 type Stable uint32
 
 // Stable values.

@@ -38,8 +38,8 @@ func (f *rootFS) GetAttr(_ context.Context, _ *backend.Cred, h []byte) (backend.
 	return backend.Attr{Type: typ}, nil
 }
 
-// Lookup knows one directory, "srv/share/sub" below the root, and one file
-// "f" in it.
+// Lookup finds the directories "srv/share/sub" and "sub" below the root,
+// and the file "f" in "sub".
 func (f *rootFS) Lookup(_ context.Context, _ *backend.Cred, dir []byte, name string) ([]byte, backend.Attr, *backend.Attr, error) {
 	children := map[string]map[string][]byte{
 		string(f.Root()): {"srv": {1}, "sub": {4}},
