@@ -42,7 +42,7 @@ func (f *rootFS) GetAttr(_ context.Context, _ *backend.Cred, h []byte) (backend.
 // and the file "f" in "sub".
 func (f *rootFS) Lookup(_ context.Context, _ *backend.Cred, dir []byte, name string) ([]byte, backend.Attr, *backend.Attr, error) {
 	children := map[string]map[string][]byte{
-		string(f.Root()): {"srv": {1}, "sub": {4}},
+		string(f.Root()):  {"srv": {1}, "sub": {4}},
 		string([]byte{1}): {"share": {2}},
 		string([]byte{2}): {"sub": {3}},
 		string([]byte{4}): {"f": {5}},
