@@ -37,6 +37,41 @@ func (fs *FS) beginEntryOp(dirH []byte) (*entryOp, error) {
 	return &entryOp{dir: dir, wcc: backend.Wcc{Before: wccOf(&dir.st)}}, nil
 }
 
+// finish ends an entry operation that returned err. After a successful
+// operation it syncs the directory, because RFC 1813 (section 1.6) makes
+// every procedure that changes a directory synchronous.
+func (op *entryOp) finish(fs *FS, c *backend.Cred, err error) (backend.Wcc, error) {
+	if err == nil {
+		err = fs.syncDir(op.dir)
+	}
+	return op.end(fs, c), err
+}
+
+// syncDir commits the entries of dir to stable storage with fsync. On ext4
+// and XFS the same journal commit also carries the inodes the operation
+// changed. A directory the caller cannot read (mode 0333) cannot be opened
+// for fsync, so the whole file system is synced instead.
+func (fs *FS) syncDir(dir *object) error {
+	fd, err := fs.retryFD(func() (int, error) {
+		return unix.Openat(dir.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	})
+	if err == nil {
+		err = unix.Fsync(fd)
+		unix.Close(fd)
+		fs.dirSyncs.Add(1)
+		return err
+	}
+	if err != unix.EACCES && err != unix.EPERM {
+		return err
+	}
+	fs.wholeSyncs.Add(1)
+	if fs.syncFD < 0 {
+		unix.Sync()
+		return nil
+	}
+	return unix.Syncfs(fs.syncFD)
+}
+
 // end takes the directory's attributes after the operation, closes it and
 // returns its Wcc.
 func (op *entryOp) end(fs *FS, c *backend.Cred) backend.Wcc {
@@ -92,7 +127,8 @@ func (fs *FS) Create(ctx context.Context, c *backend.Cred, dirH []byte, name str
 	default:
 		err = fmt.Errorf("create mode %d: %w", args.Mode, unix.EINVAL)
 	}
-	return h, attr, op.end(fs, c), err
+	wcc, err := op.finish(fs, c, err)
+	return h, attr, wcc, err
 }
 
 // openNew creates name in dir with O_EXCL and returns the new file open
@@ -258,7 +294,8 @@ func (fs *FS) Mkdir(ctx context.Context, c *backend.Cred, dirH []byte, name stri
 	if err == nil {
 		h, attr, err = fs.finishNew(c, op.dir, name, sa)
 	}
-	return h, attr, op.end(fs, c), err
+	wcc, err := op.finish(fs, c, err)
+	return h, attr, wcc, err
 }
 
 // Symlink creates a symlink to target. The target is stored as it is and
@@ -289,7 +326,8 @@ func (fs *FS) Symlink(ctx context.Context, c *backend.Cred, dirH []byte, name, t
 	if err == nil {
 		h, attr, err = fs.finishNew(c, op.dir, name, sa)
 	}
-	return h, attr, op.end(fs, c), err
+	wcc, err := op.finish(fs, c, err)
+	return h, attr, wcc, err
 }
 
 // Mknod creates a FIFO, socket or device node. Device nodes need
@@ -333,7 +371,8 @@ func (fs *FS) Mknod(ctx context.Context, c *backend.Cred, dirH []byte, name stri
 	if err == nil {
 		h, attr, err = fs.finishNew(c, op.dir, name, sa)
 	}
-	return h, attr, op.end(fs, c), err
+	wcc, err := op.finish(fs, c, err)
+	return h, attr, wcc, err
 }
 
 // forget drops what the backend keeps about the object ino after its
@@ -389,7 +428,7 @@ func (fs *FS) removeEntry(c *backend.Cred, dirH []byte, name string, flags int) 
 	if err == nil {
 		fs.forget(st.Ino, op.dir.id.Ino, name, &st)
 	}
-	return op.end(fs, c), err
+	return op.finish(fs, c, err)
 }
 
 // Rename moves fromName in fromDir to toName in toDir with renameat, which
@@ -433,7 +472,13 @@ func (fs *FS) Rename(ctx context.Context, c *backend.Cred, fromDirH []byte, from
 			}
 		}
 	}
-	return from.end(fs, c), to.end(fs, c), err
+	// A rename across directories syncs both, because a file system
+	// without one shared journal keeps each half of the change apart.
+	if err == nil && from.dir.id != to.dir.id {
+		err = fs.syncDir(from.dir)
+	}
+	toWcc, err := to.finish(fs, c, err)
+	return from.end(fs, c), toWcc, err
 }
 
 // Link creates name in dir as a new link to the object h. It uses linkat
@@ -466,5 +511,6 @@ func (fs *FS) Link(ctx context.Context, c *backend.Cred, h []byte, dirH []byte, 
 			fs.putHint(obj.id.Ino, op.dir.id.Ino, name)
 		}
 	}
-	return fs.statAttr(c, obj.fd), op.end(fs, c), err
+	wcc, err := op.finish(fs, c, err)
+	return fs.statAttr(c, obj.fd), wcc, err
 }

@@ -31,6 +31,15 @@
 // kernel for the serving user: owner bits for objects the serving user
 // owns, group or other bits otherwise, plus ACLs and capabilities.
 //
+// # Durability
+//
+// RFC 1813 (section 1.6) makes CREATE, MKDIR, SYMLINK, MKNOD, REMOVE,
+// RMDIR, RENAME and LINK synchronous: their changes must be on stable
+// storage when the reply leaves. The backend fsyncs the changed directories
+// before it returns, as the Linux nfsd does with its default sync export
+// option. WRITE is durable when the client asks for FILE_SYNC or DATA_SYNC,
+// or after COMMIT. SETATTR is not synchronous in the RFC and is not synced.
+//
 // # Generations
 //
 // The generation in a handle is a 64-bit hash of the kernel's own file
@@ -48,6 +57,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -108,6 +118,7 @@ const (
 // FS is a backend.FS serving one directory. It is safe for concurrent use.
 type FS struct {
 	rootFD   int // O_PATH descriptor of the export root
+	syncFD   int // read-only descriptor of the export root for syncfs, or -1
 	root     rootPath
 	rootIno  uint64
 	rootGen  uint64
@@ -128,6 +139,9 @@ type FS struct {
 	paths *pathCache
 	files *fileCache
 	dirs  *dirStreamCache
+
+	dirSyncs   atomic.Uint64 // directory fsyncs by syncDir
+	wholeSyncs atomic.Uint64 // syncfs or sync calls by syncDir
 }
 
 var _ backend.FS = (*FS)(nil)
@@ -151,13 +165,22 @@ func New(root string, opts Options) (*FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("localfs: open export root %q: %w", root, err)
 	}
-	fs := &FS{rootFD: rootFD, identity: opts.Identity, noSquash: opts.NoRootSquash, logger: logger}
+	fs := &FS{rootFD: rootFD, syncFD: -1, identity: opts.Identity, noSquash: opts.NoRootSquash, logger: logger}
 	ok := false
 	defer func() {
 		if !ok {
 			unix.Close(rootFD)
+			if fs.syncFD >= 0 {
+				unix.Close(fs.syncFD)
+			}
 		}
 	}()
+	// syncDir falls back to syncfs through this descriptor when it cannot
+	// open a directory for reading. The export root is readable when it is
+	// served at all, so failing here leaves only the slower sync(2).
+	if fd, err := unix.Openat(rootFD, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		fs.syncFD = fd
+	}
 
 	var st unix.Stat_t
 	if err := unix.Fstat(rootFD, &st); err != nil {
@@ -222,6 +245,9 @@ func (fs *FS) Close() error {
 	}
 	if cerr := unix.Close(fs.rootFD); err == nil {
 		err = cerr
+	}
+	if fs.syncFD >= 0 {
+		unix.Close(fs.syncFD)
 	}
 	return err
 }

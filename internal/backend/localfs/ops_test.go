@@ -450,3 +450,65 @@ func TestOwnerModeRootSeesHostUser(t *testing.T) {
 		t.Errorf("root chown to the shown owner changed the file to %d:%d", st.Uid, st.Gid)
 	}
 }
+
+// TestEntryOpsAreDurable checks that every procedure RFC 1813 calls
+// synchronous fsyncs the directories it changed before it returns, and
+// that a failed operation syncs nothing.
+func TestEntryOpsAreDurable(t *testing.T) {
+	fs, _ := newTestFS(t)
+	root := fs.Root()
+	sub := mustMkdir(t, fs, root, "sub")
+	file := mustCreate(t, fs, root, "file")
+
+	cases := []struct {
+		name  string
+		syncs uint64 // directory fsyncs expected
+		op    func() error
+	}{
+		{"create", 1, func() error {
+			_, _, _, err := fs.Create(ctx, cred, root, "new", backend.CreateArgs{Mode: backend.CreateGuarded})
+			return err
+		}},
+		{"exclusive create", 1, func() error {
+			_, _, _, err := fs.Create(ctx, cred, root, "excl", backend.CreateArgs{Mode: backend.CreateExclusive, Verifier: [8]byte{1}})
+			return err
+		}},
+		{"mkdir", 1, func() error { _, _, _, err := fs.Mkdir(ctx, cred, root, "d", backend.SetAttr{}); return err }},
+		{"symlink", 1, func() error {
+			_, _, _, err := fs.Symlink(ctx, cred, root, "l", "file", backend.SetAttr{})
+			return err
+		}},
+		{"mknod", 1, func() error {
+			_, _, _, err := fs.Mknod(ctx, cred, root, "fifo", backend.TypeFIFO, 0, 0, backend.SetAttr{})
+			return err
+		}},
+		{"link", 1, func() error { _, _, err := fs.Link(ctx, cred, file, sub, "hard"); return err }},
+		{"rename in one directory", 1, func() error { _, _, err := fs.Rename(ctx, cred, root, "new", root, "new2"); return err }},
+		{"rename across directories", 2, func() error { _, _, err := fs.Rename(ctx, cred, root, "new2", sub, "moved"); return err }},
+		{"remove", 1, func() error { _, err := fs.Remove(ctx, cred, sub, "moved"); return err }},
+		{"rmdir", 1, func() error { _, err := fs.Rmdir(ctx, cred, root, "d"); return err }},
+	}
+	for _, tc := range cases {
+		before := fs.dirSyncs.Load()
+		if err := tc.op(); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := fs.dirSyncs.Load() - before; got != tc.syncs {
+			t.Errorf("%s: %d directory fsyncs, want %d", tc.name, got, tc.syncs)
+		}
+	}
+
+	before := fs.dirSyncs.Load()
+	if _, _, _, err := fs.Create(ctx, cred, root, "file", backend.CreateArgs{Mode: backend.CreateGuarded}); !errors.Is(err, unix.EEXIST) {
+		t.Fatalf("guarded create of an existing name: %v, want EEXIST", err)
+	}
+	if _, err := fs.Remove(ctx, cred, root, "missing"); !errors.Is(err, unix.ENOENT) {
+		t.Fatalf("remove of a missing name: %v, want ENOENT", err)
+	}
+	if got := fs.dirSyncs.Load() - before; got != 0 {
+		t.Errorf("failed operations made %d directory fsyncs, want 0", got)
+	}
+	if got := fs.wholeSyncs.Load(); got != 0 {
+		t.Errorf("%d whole file system syncs for readable directories, want 0", got)
+	}
+}
