@@ -44,8 +44,8 @@ if [[ -z ${SERVER:-} ]]; then
 fi
 
 case $SERVER in
-burrow | burrow-passthrough | knfsd | local) ;;
-*) die "invalid SERVER '$SERVER': use burrow, burrow-passthrough, knfsd or local" ;;
+burrow | burrow-passthrough | knfsd | ganesha | local) ;;
+*) die "invalid SERVER '$SERVER': use burrow, burrow-passthrough, knfsd, ganesha or local" ;;
 esac
 cd "$REPO_ROOT"
 

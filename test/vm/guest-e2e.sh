@@ -12,6 +12,8 @@
 set -euo pipefail
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# find_disk and add_user, shared with bench/kernel/guest.sh.
+source "$VM_DIR/guest-lib.sh"
 SERVER=${E2E_SERVER:-burrow}
 EXPORT_DIR=/export
 MOUNT_DIR=/mnt/e2e
@@ -22,51 +24,6 @@ RESTART_HOOK=$STATE_DIR/restart-server
 
 log() {
 	echo "e2e-guest: $*" >&2
-}
-
-# Print the block device whose virtio serial is the one run-guest.sh sets.
-find_disk() {
-	local serial_file
-	for serial_file in /sys/block/vd*/serial; do
-		if [[ -r $serial_file && $(<"$serial_file") == vmtest-disk ]]; then
-			local dir=${serial_file%/serial}
-			echo "/dev/${dir##*/}"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# Print the lines of an /etc/passwd-style file whose name (field 1) and id
-# (field 3) differ from the arguments. Pure bash, because every exec costs
-# a 9p lookup under emulation.
-without_account() {
-	local file=$1 name=$2 id=$3 line
-	local -a fields
-	while IFS= read -r line; do
-		IFS=: read -r -a fields <<<"$line"
-		[[ ${fields[0]:-} == "$name" || (-n $id && ${fields[2]:-} == "$id") ]] || printf '%s\n' "$line"
-	done <"$file"
-}
-
-# Replace any account with the given name or id in the overlay's copy of
-# /etc/passwd, /etc/group and /etc/shadow. The host's files stay untouched.
-add_user() {
-	local name=$1 id=$2 home=$3 kept
-	kept=$(without_account /etc/passwd "$name" "$id")
-	printf '%s\n%s\n' "$kept" "$name:x:$id:$id:burrow e2e $name:$home:/bin/bash" >/etc/passwd
-	kept=$(without_account /etc/group "$name" "$id")
-	printf '%s\n%s\n' "$kept" "$name:x:$id:" >/etc/group
-	# Shadow lines have no id field, so the name alone selects them. When
-	# the harness runs as an ordinary user, qemu cannot read the host's
-	# /etc/shadow. setpriv needs no shadow entry, so the users go without.
-	if [[ -f /etc/shadow ]] && kept=$(without_account /etc/shadow "$name" "" 2>/dev/null); then
-		printf '%s\n%s\n' "$kept" "$name:*:19000:0:99999:7:::" >/etc/shadow
-	else
-		log "cannot read /etc/shadow; $name gets no shadow entry"
-	fi
-	mkdir -p "$home"
-	chown "$id:$id" "$home"
 }
 
 prepare_export() {
@@ -120,10 +77,10 @@ run_suite() {
 	fi
 	local args=(-dir "$dir" -export "$EXPORT_DIR" -server "$SERVER" -restart-cmd "$RESTART_HOOK")
 	# Protocol-level cases talk to the server's ports directly. burrow
-	# serves MOUNT on its NFS port, and rpc.mountd listens on 20048.
+	# serves MOUNT on its NFS port, and rpc.mountd and ganesha listen on 20048.
 	case $SERVER in
 	local) ;;
-	knfsd) args+=(-nfs-addr 127.0.0.1:2049 -mount-addr 127.0.0.1:20048) ;;
+	knfsd | ganesha) args+=(-nfs-addr 127.0.0.1:2049 -mount-addr 127.0.0.1:20048) ;;
 	*) args+=(-nfs-addr 127.0.0.1:2049) ;;
 	esac
 	[[ $SERVER == local ]] || args+=(-extra-dirs "$EXTRA_DIRS")

@@ -4,9 +4,12 @@
 #
 # E2E_SERVER selects the server: burrow (bin/burrow as user burrow),
 # burrow-passthrough (bin/burrow as root in passthrough identity mode),
-# knfsd (the Linux kernel nfsd) or local (no server and no mount).
+# knfsd (the Linux kernel nfsd), ganesha (nfs-ganesha with FSAL VFS, as
+# root) or local (no server and no mount).
 # Also reads E2E_REPO, E2E_LOG_DIR, E2E_LOG_LEVEL, E2E_SERVER_WAIT and
-# E2E_MOUNT_OPTIONS, which guest-e2e.sh sets.
+# E2E_MOUNT_OPTIONS, which guest-e2e.sh sets, E2E_EXTRA_MOUNTS (0 mounts
+# only MOUNT_DIR) and E2E_BURROW_BIN (the burrow binary to run, by default
+# $E2E_REPO/bin/burrow).
 
 # The whole script is one brace group, so bash parses all of it before it
 # runs any of it: editing the file during a run cannot corrupt that run.
@@ -23,10 +26,13 @@ MOUNT_DIR=/mnt/e2e
 # READDIR instead of READDIRPLUS. guest-e2e.sh passes the directories to
 # the suite as -extra-dirs.
 EXTRA_MOUNTS=(/mnt/e2e-small:rsize=1024,wsize=1024 /mnt/e2e-nordirplus:nordirplus)
+[[ ${E2E_EXTRA_MOUNTS:-1} != 0 ]] || EXTRA_MOUNTS=()
 STATE_DIR=/run/burrow-e2e
 NFS_PORT=2049
-# burrow serves MOUNT on its NFS port, but rpc.mountd needs a port of its own.
+# burrow serves MOUNT on its NFS port, but rpc.mountd and ganesha need a
+# port of their own.
 KNFSD_MOUNT_PORT=20048
+GANESHA_MOUNT_PORT=20048
 SERVER_WAIT=${E2E_SERVER_WAIT:-60}
 STOP_WAIT=30
 
@@ -119,8 +125,9 @@ start_burrow() {
 	# because a make build on the host during the run replaces bin/burrow
 	# under the guest's 9p mount.
 	if [[ ! -x $binary ]]; then
-		[[ -x $E2E_REPO/bin/burrow ]] || die "$E2E_REPO/bin/burrow not found; run make build"
-		cp "$E2E_REPO/bin/burrow" "$binary"
+		local source=${E2E_BURROW_BIN:-$E2E_REPO/bin/burrow}
+		[[ -x $source ]] || die "$source not found; run make build"
+		cp "$source" "$binary"
 	fi
 	echo "=== $(date -u +%FT%TZ) starting burrow" >>"$E2E_LOG_DIR/burrow.log"
 	# The log goes straight to the scratch share, so it survives a guest
@@ -146,18 +153,23 @@ start_burrow() {
 	log "$SERVER running as uid $(stat -c %u "/proc/$pid") (pid $pid)"
 }
 
-start_knfsd() {
+# The kernel nfsd, rpc.mountd and nfs-ganesha register with rpcbind and
+# fail without it. -f keeps rpcbind in the foreground so that its pid is
+# known.
+start_rpcbind() {
 	mkdir -p "$STATE_DIR" /run/rpcbind /run/rpc_pipefs
-	if [[ ! -f $STATE_DIR/rpcbind.pid ]]; then
-		# The kernel nfsd and rpc.mountd register with rpcbind and fail
-		# without it. -f keeps rpcbind in the foreground so that its pid
-		# is known.
-		rpcbind -w -f &
-		echo $! >"$STATE_DIR/rpcbind.pid"
-		mountpoint -q /run/rpc_pipefs || mount -t rpc_pipefs rpc_pipefs /run/rpc_pipefs
+	[[ ! -f $STATE_DIR/rpcbind.pid ]] || return 0
+	rpcbind -w -f &
+	echo $! >"$STATE_DIR/rpcbind.pid"
+	mountpoint -q /run/rpc_pipefs || mount -t rpc_pipefs rpc_pipefs /run/rpc_pipefs
+	sleep 0.5
+}
+
+start_knfsd() {
+	if [[ ! -f $STATE_DIR/mountd.pid ]]; then
+		start_rpcbind
 		mountpoint -q /proc/fs/nfsd || mount -t nfsd nfsd /proc/fs/nfsd
 		echo "$EXPORT_DIR 127.0.0.1(rw,sync,no_root_squash,no_subtree_check,insecure,fsid=1)" >/etc/exports
-		sleep 0.5
 		exportfs -ra
 		rpc.mountd --foreground --port "$KNFSD_MOUNT_PORT" --no-nfs-version 4 \
 			</dev/null >>"$E2E_LOG_DIR/rpc.mountd.log" 2>&1 &
@@ -178,10 +190,62 @@ stop_knfsd_helpers() {
 	stop_pid_file "$STATE_DIR/rpcbind.pid" rpcbind
 }
 
+# nfs-ganesha (4.3 in Debian 12) with FSAL VFS, NFSv3 over TCP only.
+# Bind_Addr stays unset: with lo as the only interface, ganesha 4.3 cannot
+# resolve 127.0.0.1 (getaddrinfo with AI_ADDRCONFIG ignores loopback) and
+# exits.
+write_ganesha_config() {
+	cat >"$STATE_DIR/ganesha.conf" <<EOF
+NFS_CORE_PARAM {
+	NFS_Port = $NFS_PORT;
+	MNT_Port = $GANESHA_MOUNT_PORT;
+	NLM_Port = 20049;
+	Rquota_Port = 20050;
+	Protocols = 3;
+	Enable_NLM = false;
+	Enable_RQUOTA = false;
+	Enable_UDP = false;
+}
+NFSV4 { Graceless = true; }
+NFS_KRB5 { Active_krb5 = false; }
+EXPORT {
+	Export_Id = 1;
+	Path = $EXPORT_DIR;
+	Pseudo = $EXPORT_DIR;
+	Protocols = 3;
+	Transports = TCP;
+	Access_Type = RW;
+	Squash = No_Root_Squash;
+	FSAL { Name = VFS; }
+}
+EOF
+}
+
+# ganesha exits at start when it cannot register with rpcbind, even with
+# fixed ports. -F keeps it in the foreground, so $! is its pid.
+start_ganesha() {
+	command -v ganesha.nfsd >/dev/null || die "ganesha.nfsd not found; install nfs-ganesha and nfs-ganesha-vfs"
+	start_rpcbind
+	write_ganesha_config
+	echo "=== $(date -u +%FT%TZ) starting ganesha" >>"$E2E_LOG_DIR/ganesha.log"
+	ganesha.nfsd -F -f "$STATE_DIR/ganesha.conf" -L "$E2E_LOG_DIR/ganesha.log" \
+		-p "$STATE_DIR/ganesha.nfsd.pid" -N NIV_EVENT </dev/null >>"$E2E_LOG_DIR/ganesha.log" 2>&1 &
+	local pid=$!
+	echo "$pid" >"$STATE_DIR/ganesha.pid"
+	wait_until_answering "$pid"
+	log "nfs-ganesha running (pid $pid)"
+}
+
+stop_ganesha() {
+	stop_pid_file "$STATE_DIR/ganesha.pid" ganesha
+	stop_pid_file "$STATE_DIR/rpcbind.pid" rpcbind
+}
+
 mount_port() {
 	case $SERVER in
 	burrow | burrow-passthrough) echo "$NFS_PORT" ;;
 	knfsd) echo "$KNFSD_MOUNT_PORT" ;;
+	ganesha) echo "$GANESHA_MOUNT_PORT" ;;
 	esac
 }
 
@@ -230,14 +294,16 @@ start)
 	case $SERVER in
 	burrow | burrow-passthrough) start_burrow ;;
 	knfsd) start_knfsd ;;
+	ganesha) start_ganesha ;;
 	local) ;;
-	*) die "unknown server '$SERVER': use burrow, burrow-passthrough, knfsd or local" ;;
+	*) die "unknown server '$SERVER': use burrow, burrow-passthrough, knfsd, ganesha or local" ;;
 	esac
 	;;
 stop)
 	case $SERVER in
 	burrow | burrow-passthrough) stop_pid_file "$STATE_DIR/burrow.pid" burrow ;;
 	knfsd) stop_knfsd && stop_knfsd_helpers ;;
+	ganesha) stop_ganesha ;;
 	esac
 	;;
 restart)
@@ -249,6 +315,10 @@ restart)
 	knfsd)
 		stop_knfsd
 		start_knfsd
+		;;
+	ganesha)
+		stop_pid_file "$STATE_DIR/ganesha.pid" ganesha
+		start_ganesha
 		;;
 	local) log "SERVER=local has no server; restart does nothing" ;;
 	esac
