@@ -5,7 +5,7 @@ BIN := bin/burrow
 # carry no VCS revision.
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: build check test e2e e2e-deps e2e-faults fuzz bench clean
+.PHONY: build check test e2e e2e-deps e2e-faults fuzz bench bench-loopback bench-kernel clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/burrow
@@ -46,11 +46,23 @@ FUZZTIME ?= 10s
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
+# Runs both benchmark parts, each of which rewrites only its own part of
+# docs/benchmarks.md. RUNS, when set, applies to both.
+bench: bench-loopback bench-kernel
+
 # Measures burrow against nfs-ganesha and go-nfs over loopback and writes
 # docs/benchmarks.md. Needs root; installs the peers when they are missing.
 # bench/run.sh lists the settings (RUNS, DURATION, BENCH_REV, PROFILE_DIR).
-bench:
+bench-loopback:
 	./bench/run.sh
+
+# Times untar, find, git status, sequential and random I/O and rm -rf
+# through the Linux kernel NFS client in the QEMU guest, natively and on
+# burrow, the kernel nfsd and nfs-ganesha, and writes the kernel-client
+# section of docs/benchmarks.md. Installs the peers when they are missing.
+# bench/kernel/run.sh lists the settings (RUNS, QUICK, sizes).
+bench-kernel: build
+	./bench/kernel/run.sh
 
 clean:
 	rm -rf bin

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Measures burrow against nfs-ganesha and go-nfs with bench/loadgen and
 # writes docs/benchmarks.md. Run as root (ganesha needs it) with
-# `make bench`. The servers and the load generator run in a private network
-# namespace whose only interface is lo, so no traffic leaves loopback.
+# `make bench-loopback` (`make bench` runs it too). The servers and the load
+# generator run in a private network namespace whose only interface is lo,
+# so no traffic leaves loopback. The page's kernel-client section, which
+# bench/kernel/run.sh writes, is kept as it is.
 #
 # Environment (all optional):
 #   RUNS=5            runs of each workload on each server; the report
@@ -259,9 +261,12 @@ write_header() {
 # Benchmarks
 
 burrow measured against the NFSv3 servers a user could run instead, all
-exporting the same directory on the same disk and reached over loopback
-TCP in one run. \`make bench\` (bench/run.sh) writes this page; the notes
-at the end are kept from one run to the next.
+exporting the same directory on the same disk. The first part reaches them
+over loopback TCP with a load generator in one run. \`make bench-loopback\`
+(bench/run.sh) writes it and keeps the other parts. The second part times
+file system workloads through the Linux kernel NFS client in a QEMU guest
+(\`make bench-kernel\`). \`make bench\` runs both. The notes at the end
+are kept from one run to the next.
 
 ## Run
 
@@ -306,7 +311,19 @@ EOF
 # Notes after this marker in the previous report are kept.
 NOTES_MARKER='<!-- Notes below this line are kept by bench/run.sh. -->'
 
+# The kernel-client section that bench/kernel/run.sh writes, from its
+# BEGIN marker to its END marker.
+KERNEL_BEGIN='<!-- BEGIN kernel-client'
+KERNEL_END='<!-- END kernel-client -->'
+
 write_footer() {
+	if [ -n "$OUT" ] && [ -f "$OUT" ] && grep -qF "$KERNEL_BEGIN" "$OUT"; then
+		awk -v begin="$KERNEL_BEGIN" -v end="$KERNEL_END" '
+			index($0, begin) == 1 { copying = 1 }
+			copying { print }
+			index($0, end) == 1 { copying = 0 }' "$OUT"
+		echo
+	fi
 	echo "$NOTES_MARKER"
 	if [ -n "$OUT" ] && [ -f "$OUT" ] && grep -qF "$NOTES_MARKER" "$OUT"; then
 		awk -v marker="$NOTES_MARKER" 'found { print } index($0, marker) == 1 { found = 1 }' "$OUT"
