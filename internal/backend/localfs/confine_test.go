@@ -191,6 +191,84 @@ func TestMountPointNotCrossed(t *testing.T) {
 	}
 }
 
+// TestBindMountNotCrossed covers a bind mount of a directory outside the
+// export onto a directory inside it. Both are on the same file system, so
+// only the mount-root flag of statx tells LOOKUP and READDIRPLUS to stop.
+func TestBindMountNotCrossed(t *testing.T) {
+	fs, export, outside := newConfinedFS(t)
+	mnt := filepath.Join(export, "bound")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount(outside, mnt, "", unix.MS_BIND, ""); err != nil {
+		t.Skipf("cannot bind mount here: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+
+	if _, _, _, err := fs.Lookup(ctx, cred, fs.Root(), "bound"); !errors.Is(err, unix.EACCES) {
+		t.Errorf("Lookup of a bind mount point: %v, want EACCES", err)
+	}
+	res, err := fs.ReadDir(ctx, cred, fs.Root(), backend.ReadDirArgs{MaxEntries: 10, Plus: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range res.Entries {
+		if e.Name != "bound" {
+			continue
+		}
+		found = true
+		if e.Handle != nil || e.Attr != nil {
+			t.Error("READDIRPLUS returned a handle for a bind mount point")
+		}
+	}
+	if !found {
+		t.Error("READDIRPLUS did not list the bind mount point")
+	}
+}
+
+// TestStatChildMatchesFstatat compares the attributes statChild builds from
+// statx with those of fstatat for each file type.
+func TestStatChildMatchesFstatat(t *testing.T) {
+	fs, export, _ := newConfinedFS(t)
+	if err := os.WriteFile(filepath.Join(export, "file"), []byte("12345"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(export, "dir"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("file", filepath.Join(export, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(export, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"file", "dir", "link", "fifo"}
+	if err := unix.Mknod(filepath.Join(export, "null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err == nil {
+		names = append(names, "null")
+	}
+	for _, name := range names {
+		var want, got unix.Stat_t
+		if err := unix.Fstatat(fs.rootFD, name, &want, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			t.Fatal(err)
+		}
+		id, err := fs.statChild(fs.rootFD, name, &got)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got != want {
+			t.Errorf("%s: statChild gave %+v, fstatat %+v", name, got, want)
+		}
+		if id.Ino != want.Ino {
+			t.Errorf("%s: id inode %d, want %d", name, id.Ino, want.Ino)
+		}
+		gen, err := fs.generationAt(fs.rootFD, name, 0)
+		if err != nil || id.Gen != gen {
+			t.Errorf("%s: id generation %d, want %d (%v)", name, id.Gen, gen, err)
+		}
+	}
+}
+
 func TestCachedPathMovedOutsideIsStale(t *testing.T) {
 	fs, export, outside := newConfinedFS(t)
 	d := mustMkdir(t, fs, fs.Root(), "d")

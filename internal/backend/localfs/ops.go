@@ -70,28 +70,29 @@ func (fs *FS) Lookup(ctx context.Context, c *backend.Cred, dirH []byte, name str
 	}
 	defer dir.close()
 
-	var child *object
-	switch {
-	case name == "." || (name == ".." && len(dir.names) == 0):
-		return fs.encode(dir.id), fs.attr(c, &dir.st), fs.attrPtr(c, &dir.st), nil
-	case name == "..":
-		child, err = fs.openParent(dir)
-	default:
-		child, err = fs.openChild(dir, name)
-		if err == nil {
-			fs.putHint(child.id.Ino, dir.id.Ino, name)
-			fs.paths.put(child.id, child.names)
-		}
-	}
 	// LOOKUP does not change the directory, so the attributes taken when
 	// it was resolved, earlier in this call, serve as its post-operation
 	// attributes without another fstat.
 	dirAttr := fs.attrPtr(c, &dir.st)
+	switch {
+	case name == "." || (name == ".." && len(dir.names) == 0):
+		return fs.encode(dir.id), fs.attr(c, &dir.st), dirAttr, nil
+	case name == "..":
+		parent, err := fs.openParent(dir)
+		if err != nil {
+			return nil, backend.Attr{}, dirAttr, err
+		}
+		defer parent.close()
+		return fs.encode(parent.id), fs.attr(c, &parent.st), dirAttr, nil
+	}
+	var st unix.Stat_t
+	id, err := fs.statChild(dir.fd, name, &st)
 	if err != nil {
 		return nil, backend.Attr{}, dirAttr, err
 	}
-	defer child.close()
-	return fs.encode(child.id), fs.attr(c, &child.st), dirAttr, nil
+	fs.putHint(id.Ino, dir.id.Ino, name)
+	fs.paths.put(id, childNames(dir.names, name))
+	return fs.encode(id), fs.attr(c, &st), dirAttr, nil
 }
 
 // openParent opens the parent of dir, which is not the root, along the

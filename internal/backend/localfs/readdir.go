@@ -253,14 +253,10 @@ func (fs *FS) fillPlus(c *backend.Cred, dir *object, dfd int, e *backend.DirEntr
 	}
 
 	var st unix.Stat_t
-	if unix.Fstatat(dfd, e.Name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Dev != fs.rootDev {
-		return
-	}
-	gen, err := fs.generationAt(dfd, e.Name, 0)
+	id, err := fs.statChild(dfd, e.Name, &st)
 	if err != nil {
 		return
 	}
-	id := handle.ID{Ino: st.Ino, Gen: gen}
 	e.FileID = st.Ino
 	e.Handle = fs.encode(id)
 	e.Attr = fs.attrPtr(c, &st)

@@ -340,6 +340,51 @@ func (fs *FS) openChild(dir *object, name string) (*object, error) {
 	return obj, nil
 }
 
+// statChild stats name in dirfd into st without opening it and returns its
+// id. A mount point gives EACCES, as in openChild. The statx mount-root flag
+// also catches a bind mount from the export's own file system, where the
+// device numbers match.
+//
+// NOTE: name can be replaced between the statx and the generation read, and
+// the id then pairs one object's inode number with another's generation.
+// Such a handle is stale at its first use, never another object's.
+func (fs *FS) statChild(dirfd int, name string, st *unix.Stat_t) (handle.ID, error) {
+	var stx unix.Statx_t
+	err := unix.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS, &stx)
+	if err != nil {
+		return handle.ID{}, err
+	}
+	statFromStatx(st, &stx)
+	if stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 || st.Dev != fs.rootDev {
+		return handle.ID{}, fmt.Errorf("%q is a mount point, which is not served: %w", name, unix.EACCES)
+	}
+	gen, err := fs.generationAt(dirfd, name, 0)
+	if err != nil {
+		return handle.ID{}, err
+	}
+	return handle.ID{Ino: st.Ino, Gen: gen}, nil
+}
+
+// statFromStatx fills st from the basic fields of stx, encoding device
+// numbers as fstat does.
+func statFromStatx(st *unix.Stat_t, stx *unix.Statx_t) {
+	*st = unix.Stat_t{
+		Dev:     unix.Mkdev(stx.Dev_major, stx.Dev_minor),
+		Ino:     stx.Ino,
+		Nlink:   uint64(stx.Nlink),
+		Mode:    uint32(stx.Mode),
+		Uid:     stx.Uid,
+		Gid:     stx.Gid,
+		Rdev:    unix.Mkdev(stx.Rdev_major, stx.Rdev_minor),
+		Size:    int64(stx.Size),
+		Blksize: int64(stx.Blksize),
+		Blocks:  int64(stx.Blocks),
+		Atim:    unix.Timespec{Sec: stx.Atime.Sec, Nsec: int64(stx.Atime.Nsec)},
+		Mtim:    unix.Timespec{Sec: stx.Mtime.Sec, Nsec: int64(stx.Mtime.Nsec)},
+		Ctim:    unix.Timespec{Sec: stx.Ctime.Sec, Nsec: int64(stx.Ctime.Nsec)},
+	}
+}
+
 func childNames(parent []string, name string) []string {
 	names := make([]string, len(parent)+1)
 	copy(names, parent)
