@@ -50,8 +50,10 @@ func Decode(key [8]byte, b []byte) (ID, error) {
 		return ID{}, fmt.Errorf("%w: unknown version %d, expected %d", backend.ErrBadHandle, b[0], Version)
 	}
 	if [8]byte(b[offKey:offIno]) != key {
+		// key goes by value: slicing it would move it to the heap on
+		// every call, not only on this error.
 		return ID{}, fmt.Errorf("%w: export key %x does not match this export (%x)",
-			backend.ErrBadHandle, b[offKey:offIno], key[:])
+			backend.ErrBadHandle, b[offKey:offIno], key)
 	}
 	id := ID{
 		Ino: binary.BigEndian.Uint64(b[offIno:offGen]),

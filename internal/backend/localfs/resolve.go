@@ -1,10 +1,8 @@
 package localfs
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -100,11 +98,21 @@ func (fs *FS) retryFD(open func() (int, error)) (int, error) {
 // leaving dirfd or crossing a mount point. With O_PATH, a trailing symlink
 // is opened itself.
 func (fs *FS) openBeneath(dirfd int, path string, flags int) (int, error) {
+	if len(path) > maxChunk {
+		return -1, unix.ENAMETOOLONG
+	}
+	var buf pathBuf
+	buf.joinNames([]string{path})
+	return fs.openBeneathBuf(dirfd, &buf, flags)
+}
+
+// openBeneathBuf is openBeneath for a path already in a pathBuf.
+func (fs *FS) openBeneathBuf(dirfd int, path *pathBuf, flags int) (int, error) {
 	how := unix.OpenHow{
 		Flags:   uint64(flags | unix.O_CLOEXEC | unix.O_NOFOLLOW),
 		Resolve: resolveFlags,
 	}
-	return fs.retryFD(func() (int, error) { return unix.Openat2(dirfd, path, &how) })
+	return fs.retryFD(func() (int, error) { return openat2Path(dirfd, path, &how) })
 }
 
 // openNames opens the path names below the root with flags, in chunks of
@@ -113,6 +121,7 @@ func (fs *FS) openNames(names []string, flags int) (int, error) {
 	if len(names) == 0 {
 		return fs.openBeneath(fs.rootFD, ".", flags)
 	}
+	var buf pathBuf
 	dirfd, owned := fs.rootFD, -1
 	for len(names) > 0 {
 		n, size := 0, 0
@@ -120,13 +129,13 @@ func (fs *FS) openNames(names []string, flags int) (int, error) {
 			size += len(names[n]) + 1
 			n++
 		}
-		chunk := strings.Join(names[:n], "/")
+		buf.joinNames(names[:n])
 		names = names[n:]
 		f := flags
 		if len(names) > 0 {
 			f = unix.O_PATH | unix.O_DIRECTORY
 		}
-		fd, err := fs.openBeneath(dirfd, chunk, f)
+		fd, err := fs.openBeneathBuf(dirfd, &buf, f)
 		if owned >= 0 {
 			unix.Close(owned)
 		}
@@ -163,19 +172,10 @@ func (fs *FS) generation(fd int) (uint64, error) {
 func (fs *FS) generationAt(dirfd int, name string, flags int) (uint64, error) {
 	switch fs.gen {
 	case genKernelHandle:
-		kh, _, err := unix.NameToHandleAt(dirfd, name, flags)
-		if err != nil {
-			return 0, err
-		}
-		h := fnv.New64a()
-		var t [4]byte
-		binary.LittleEndian.PutUint32(t[:], uint32(kh.Type()))
-		h.Write(t[:])
-		h.Write(kh.Bytes())
-		return h.Sum64(), nil
+		return kernelHandleHash(dirfd, name, flags)
 	case genBirthTime:
 		var stx unix.Statx_t
-		err := unix.Statx(dirfd, name, flags|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BTIME, &stx)
+		err := statxName(dirfd, name, flags|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BTIME, &stx)
 		if err != nil {
 			return 0, err
 		}
@@ -350,7 +350,7 @@ func (fs *FS) openChild(dir *object, name string) (*object, error) {
 // Such a handle is stale at its first use, never another object's.
 func (fs *FS) statChild(dirfd int, name string, st *unix.Stat_t) (handle.ID, error) {
 	var stx unix.Statx_t
-	err := unix.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS, &stx)
+	err := statxName(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS, &stx)
 	if err != nil {
 		return handle.ID{}, err
 	}
