@@ -620,3 +620,20 @@ func TestStatusString(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyReadingProceduresAreQuick checks which procedures may run on a
+// connection's reader goroutine: none that writes may, because it can wait
+// for an fsync while the calls behind it wait too.
+func TestOnlyReadingProceduresAreQuick(t *testing.T) {
+	prog := NewProgram(&stubFS{}, Options{})
+	writing := map[int]bool{
+		ProcSetattr: true, ProcWrite: true, ProcCreate: true, ProcMkdir: true,
+		ProcSymlink: true, ProcMknod: true, ProcRemove: true, ProcRmdir: true,
+		ProcRename: true, ProcLink: true, ProcCommit: true,
+	}
+	for proc, p := range prog.Procs {
+		if p.Quick == writing[proc] {
+			t.Errorf("%s: Quick is %v", p.Name, p.Quick)
+		}
+	}
+}

@@ -53,6 +53,14 @@ type server struct {
 	readOnly bool
 }
 
+// quickProcs are the procedures that only read, so their handlers wait at
+// most for a disk read, never for an fsync or a large write.
+var quickProcs = map[int]bool{
+	ProcNull: true, ProcGetattr: true, ProcLookup: true, ProcAccess: true,
+	ProcReadlink: true, ProcRead: true, ProcReaddir: true, ProcReaddirplus: true,
+	ProcFsstat: true, ProcFsinfo: true, ProcPathconf: true,
+}
+
 // NewProgram returns NFS version 3 (program 100003) serving fs, with one
 // handler for each of the 22 procedures of RFC 1813.
 func NewProgram(fs backend.FS, opts Options) oncrpc.Program {
@@ -62,7 +70,7 @@ func NewProgram(fs backend.FS, opts Options) oncrpc.Program {
 	}
 	procs := make([]oncrpc.Procedure, ProcCommit+1)
 	set := func(proc int, name string, h oncrpc.Handler) {
-		procs[proc] = oncrpc.Procedure{Name: name, Handler: h}
+		procs[proc] = oncrpc.Procedure{Name: name, Handler: h, Quick: quickProcs[proc]}
 	}
 	set(ProcNull, "NULL", s.null)
 	set(ProcGetattr, "GETATTR", s.getattr)

@@ -31,6 +31,7 @@ const (
 	procPanic   = 6
 	procTooWeak = 7
 	procWhoAmI  = 8
+	procQuick   = 9 // SLOW marked Quick
 )
 
 // testHooks lets a test control the SLOW procedure.
@@ -80,6 +81,16 @@ func testProgram(vers uint32, h *testHooks) Program {
 					return nil
 				case <-ctx.Done():
 					h.slowCtxErr <- ctx.Err()
+					return ctx.Err()
+				}
+			}},
+			procQuick: {Name: "QUICK", Quick: true, Handler: func(ctx context.Context, _ *Call, _ *xdr.Decoder, res *xdr.Encoder) error {
+				h.slowStarted <- struct{}{}
+				select {
+				case <-h.slowRelease:
+					res.Uint32(9)
+					return nil
+				case <-ctx.Done():
 					return ctx.Err()
 				}
 			}},

@@ -3,7 +3,9 @@ package oncrpc
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -373,6 +375,56 @@ func TestSlowCallDoesNotBlockFastCall(t *testing.T) {
 	close(ts.hooks.slowRelease)
 	if err := <-slowDone; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// quickThenEcho sends a QUICK call with xid 1 and an ECHO call with xid 2
+// on a raw connection, together in one write or one after the other, and
+// reports whether ECHO's reply arrived while QUICK was still running.
+func quickThenEcho(t *testing.T, together bool) bool {
+	t.Helper()
+	ts := startServer(t, Options{})
+	nc := ts.dialRaw(t)
+	quick := framed(rawCall{xid: 1, rpcvers: 2, prog: testProg, vers: 2, proc: procQuick}.bytes())
+	echo := framed(rawCall{xid: 2, rpcvers: 2, prog: testProg, vers: 2, proc: procEcho, args: opaqueArg([]byte("hi"))}.bytes())
+	if together {
+		quick = append(quick, echo...)
+	}
+	if _, err := nc.Write(quick); err != nil {
+		t.Fatal(err)
+	}
+	<-ts.hooks.slowStarted
+	if !together {
+		if _, err := nc.Write(echo); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	hdr := make([]byte, 8)
+	_, err := io.ReadFull(nc, hdr)
+	early := err == nil
+	if early && binary.BigEndian.Uint32(hdr[4:]) != 2 {
+		t.Fatalf("first reply has xid %d, want ECHO's 2", binary.BigEndian.Uint32(hdr[4:]))
+	}
+	close(ts.hooks.slowRelease)
+	nc.SetReadDeadline(time.Time{})
+	return early
+}
+
+// TestQuickCallRunsOnReader checks that a quick call arriving alone runs on
+// the reader goroutine, so a call sent after it waits until it finishes.
+func TestQuickCallRunsOnReader(t *testing.T) {
+	if quickThenEcho(t, false) {
+		t.Error("ECHO was answered while a lone QUICK call ran: QUICK did not run on the reader")
+	}
+}
+
+// TestBufferedQuickCallGoesToWorker checks that a quick call with another
+// call behind it in the read buffer goes to a worker, so both run at once.
+func TestBufferedQuickCallGoesToWorker(t *testing.T) {
+	if !quickThenEcho(t, true) {
+		t.Error("ECHO, sent with QUICK in one write, waited for QUICK to finish")
 	}
 }
 
