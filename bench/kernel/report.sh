@@ -21,15 +21,15 @@ cat <<EOF
 
 \`make bench-kernel\` (bench/kernel/run.sh) writes this section, and
 \`make bench-loopback\` keeps it. The workloads run in one QEMU guest of
-the test/vm harness, through the guest kernel's NFSv3 client, against
-four targets that use the same fresh ext4 disk (/export, virtio-blk,
-qemu cache=none): native (the workloads run on /export itself), burrow
-(owner mode, as uid 1000), the kernel nfsd and nfs-ganesha. Client and
-server share the guest kernel and reach each other over loopback.
+the test/vm harness, through the guest kernel's NFSv3 client. The four
+targets use the same fresh ext4 disk (/export, virtio-blk, qemu
+cache=none): native (the workloads run on /export itself), burrow (owner
+mode, as uid 1000), the kernel nfsd and nfs-ganesha. Client and server
+share the guest kernel and reach each other over loopback.
 
 ### Setup
 
-- Date: $(date -u '+%Y-%m-%d %H:%M UTC')
+- Date: $(date -u -r "$results" '+%Y-%m-%d %H:%M UTC') (end of the run)
 - burrow commit: $commit
 - Host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)
 - Guest: $(setup_value 'guest CPU'), $(setup_value 'guest CPUs'), kernel $(setup_value 'guest kernel')
