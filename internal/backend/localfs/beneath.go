@@ -3,6 +3,7 @@ package localfs
 import (
 	"strconv"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,21 +14,30 @@ type rootPath struct {
 	p atomic.Pointer[string]
 }
 
-// procFDPath returns the magic link that names descriptor fd's file.
-func procFDPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
-
-// linkTarget writes the path that the magic link procPath reports into buf
-// and returns it.
-func linkTarget(procPath string, buf []byte) ([]byte, error) {
-	n, err := unix.Readlink(procPath, buf)
+// linkTarget writes into buf the path that the magic link of descriptor
+// fd reports. It reads the link relative to fs.procFDs, the descriptor of
+// /proc/self/fd, which saves the kernel walking "/proc/self/fd" on each
+// call: a third of the cost of readlink natively, and the check runs for
+// every READ and WRITE of a cached file.
+func (fs *FS) linkTarget(fdName string, buf []byte) ([]byte, error) {
+	dirfd, name := fs.procFDs, fdName
+	if dirfd < 0 {
+		dirfd, name = unix.AT_FDCWD, "/proc/self/fd/"+fdName
+	}
+	path, err := newNameBuf(name)
 	if err != nil {
 		return nil, err
+	}
+	n, _, errno := unix.Syscall6(unix.SYS_READLINKAT, uintptr(dirfd),
+		uintptr(unsafe.Pointer(&path[0])), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
+	if errno != 0 {
+		return nil, errno
 	}
 	return buf[:n], nil
 }
 
-// cachedBeneath reports whether the open descriptor whose magic link is
-// procPath still names a file beneath the export root. A cached descriptor skips path resolution, so
+// cachedBeneath reports whether the open descriptor whose number is
+// fdName, in decimal, still names a file beneath the export root. A cached descriptor skips path resolution, so
 // without this check a file that a process in the VM moved out of the
 // export would stay readable and writable through a handle already in use.
 // The root's path is refreshed once on a mismatch, because the export
@@ -36,9 +46,9 @@ func linkTarget(procPath string, buf []byte) ([]byte, error) {
 // NOTE: this compares the paths that the kernel reports. A move out of the
 // export between this check and the next pread or pwrite still reaches the
 // file once, and a fresh open has the same window.
-func (fs *FS) cachedBeneath(procPath string) bool {
+func (fs *FS) cachedBeneath(fdName string) bool {
 	var buf [unix.PathMax]byte
-	p, err := linkTarget(procPath, buf[:])
+	p, err := fs.linkTarget(fdName, buf[:])
 	if err != nil {
 		return false
 	}
@@ -46,7 +56,7 @@ func (fs *FS) cachedBeneath(procPath string) bool {
 		return true
 	}
 	var rootBuf [unix.PathMax]byte
-	rb, err := linkTarget(procFDPath(fs.rootFD), rootBuf[:])
+	rb, err := fs.linkTarget(strconv.Itoa(fs.rootFD), rootBuf[:])
 	if err != nil {
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -22,7 +23,7 @@ const fileShards = 32
 type cachedFile struct {
 	id       handle.ID
 	fd       int
-	procPath string // "/proc/self/fd/N", read by cachedBeneath on every hit
+	fdName   string // fd in decimal, for cachedBeneath on every hit
 	writable bool
 	refs     int
 	evicted  bool
@@ -85,7 +86,7 @@ func (c *fileCache) add(id handle.ID, fd int, writable bool) *cachedFile {
 		}
 		toClose = s.removeLocked(old, toClose)
 	}
-	f := &cachedFile{id: id, fd: fd, procPath: procFDPath(fd), writable: writable, refs: 1}
+	f := &cachedFile{id: id, fd: fd, fdName: strconv.Itoa(fd), writable: writable, refs: 1}
 	f.elem = s.lru.PushFront(f)
 	s.m[id] = f
 	for s.lru.Len() > c.perShard {
@@ -214,7 +215,7 @@ func (fs *FS) openFile(c *backend.Cred, h []byte, write bool) (*cachedFile, erro
 		return nil, err
 	}
 	if f := fs.files.get(id, write); f != nil {
-		if !fs.cachedBeneath(f.procPath) {
+		if !fs.cachedBeneath(f.fdName) {
 			// Moved out of the export, or its path is unknown: drop it and
 			// resolve the handle beneath the root again, which gives
 			// ErrStale for a file that is now outside.

@@ -119,6 +119,7 @@ const (
 type FS struct {
 	rootFD   int // O_PATH descriptor of the export root
 	syncFD   int // read-only descriptor of the export root for syncfs, or -1
+	procFDs  int // O_PATH descriptor of /proc/self/fd, or -1
 	root     rootPath
 	rootIno  uint64
 	rootGen  uint64
@@ -165,7 +166,7 @@ func New(root string, opts Options) (*FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("localfs: open export root %q: %w", root, err)
 	}
-	fs := &FS{rootFD: rootFD, syncFD: -1, identity: opts.Identity, noSquash: opts.NoRootSquash, logger: logger}
+	fs := &FS{rootFD: rootFD, syncFD: -1, procFDs: -1, identity: opts.Identity, noSquash: opts.NoRootSquash, logger: logger}
 	ok := false
 	defer func() {
 		if !ok {
@@ -173,8 +174,17 @@ func New(root string, opts Options) (*FS, error) {
 			if fs.syncFD >= 0 {
 				unix.Close(fs.syncFD)
 			}
+			if fs.procFDs >= 0 {
+				unix.Close(fs.procFDs)
+			}
 		}
 	}()
+	// The fd directory of this process, shared by its threads, for the
+	// checks of cached descriptors. Without procfs those checks fail and
+	// every call resolves its handle again.
+	if fd, err := unix.Open("/proc/self/fd", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		fs.procFDs = fd
+	}
 	// syncDir falls back to syncfs through this descriptor when it cannot
 	// open a directory for reading. The export root is readable when it is
 	// served at all, so failing here leaves only the slower sync(2).
@@ -248,6 +258,9 @@ func (fs *FS) Close() error {
 	}
 	if fs.syncFD >= 0 {
 		unix.Close(fs.syncFD)
+	}
+	if fs.procFDs >= 0 {
+		unix.Close(fs.procFDs)
 	}
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -149,5 +150,42 @@ func TestResolveLongerThanOneChunk(t *testing.T) {
 	}
 	if got := mustRead(t, fs, f); got != "deep" {
 		t.Errorf("read %q, want %q", got, "deep")
+	}
+}
+
+// TestLinkTargetWithAndWithoutProcDir reads a descriptor's magic link
+// through the saved /proc/self/fd descriptor and through the full path
+// that is used when that descriptor could not be opened.
+func TestLinkTargetWithAndWithoutProcDir(t *testing.T) {
+	fs, root := newTestFS(t)
+	path := filepath.Join(root, "target")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	want, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if fs.procFDs < 0 {
+		t.Fatal("/proc/self/fd was not opened")
+	}
+	var buf [unix.PathMax]byte
+	got, err := fs.linkTarget(strconv.Itoa(fd), buf[:])
+	if err != nil || string(got) != want {
+		t.Errorf("through /proc/self/fd descriptor: %q, %v; want %q", got, err, want)
+	}
+
+	saved := fs.procFDs
+	fs.procFDs = -1
+	defer func() { fs.procFDs = saved }()
+	got, err = fs.linkTarget(strconv.Itoa(fd), buf[:])
+	if err != nil || string(got) != want {
+		t.Errorf("through the full path: %q, %v; want %q", got, err, want)
 	}
 }
