@@ -33,6 +33,11 @@ func (fs *FS) linkTarget(fdName string, buf []byte) ([]byte, error) {
 	if errno != 0 {
 		return nil, errno
 	}
+	if int(n) >= len(buf) {
+		// Possibly cut short. The kernel keeps these links below
+		// PATH_MAX, so this does not happen with a PATH_MAX buffer.
+		return nil, unix.ENAMETOOLONG
+	}
 	return buf[:n], nil
 }
 

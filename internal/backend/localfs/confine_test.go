@@ -208,6 +208,10 @@ func TestBindMountNotCrossed(t *testing.T) {
 	if _, _, _, err := fs.Lookup(ctx, cred, fs.Root(), "bound"); !errors.Is(err, unix.EACCES) {
 		t.Errorf("Lookup of a bind mount point: %v, want EACCES", err)
 	}
+	var st unix.Stat_t
+	if _, err := fs.openChildID(fs.rootFD, "bound", &st); !errors.Is(err, unix.EACCES) {
+		t.Errorf("openChildID of a bind mount point: %v, want EACCES", err)
+	}
 	res, err := fs.ReadDir(ctx, cred, fs.Root(), backend.ReadDirArgs{MaxEntries: 10, Plus: true})
 	if err != nil {
 		t.Fatal(err)
@@ -265,6 +269,13 @@ func TestStatChildMatchesFstatat(t *testing.T) {
 		gen, err := fs.generationAt(fs.rootFD, name, 0)
 		if err != nil || id.Gen != gen {
 			t.Errorf("%s: id generation %d, want %d (%v)", name, id.Gen, gen, err)
+		}
+
+		// The fallback for kernels whose statx reports no mount roots.
+		var opened unix.Stat_t
+		openedID, err := fs.openChildID(fs.rootFD, name, &opened)
+		if err != nil || openedID != id || opened != want {
+			t.Errorf("%s: openChildID gave %+v, %v, %+v; want %+v, %+v", name, openedID, err, opened, id, want)
 		}
 	}
 }

@@ -142,6 +142,7 @@ type FS struct {
 	dirs  *dirStreamCache
 
 	dirSyncs   atomic.Uint64 // directory fsyncs by syncDir
+	fileSyncs  atomic.Uint64 // fsyncs of new regular files by syncNew
 	wholeSyncs atomic.Uint64 // syncfs or sync calls by syncDir
 }
 

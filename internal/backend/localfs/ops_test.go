@@ -461,40 +461,44 @@ func TestEntryOpsAreDurable(t *testing.T) {
 	file := mustCreate(t, fs, root, "file")
 
 	cases := []struct {
-		name  string
-		syncs uint64 // directory fsyncs expected
-		op    func() error
+		name      string
+		syncs     uint64 // directory fsyncs expected
+		fileSyncs uint64 // fsyncs of new files expected
+		op        func() error
 	}{
-		{"create", 1, func() error {
+		{"create", 1, 1, func() error {
 			_, _, _, err := fs.Create(ctx, cred, root, "new", backend.CreateArgs{Mode: backend.CreateGuarded})
 			return err
 		}},
-		{"exclusive create", 1, func() error {
+		{"exclusive create", 1, 1, func() error {
 			_, _, _, err := fs.Create(ctx, cred, root, "excl", backend.CreateArgs{Mode: backend.CreateExclusive, Verifier: [8]byte{1}})
 			return err
 		}},
-		{"mkdir", 1, func() error { _, _, _, err := fs.Mkdir(ctx, cred, root, "d", backend.SetAttr{}); return err }},
-		{"symlink", 1, func() error {
+		{"mkdir", 2, 0, func() error { _, _, _, err := fs.Mkdir(ctx, cred, root, "d", backend.SetAttr{}); return err }},
+		{"symlink", 1, 0, func() error {
 			_, _, _, err := fs.Symlink(ctx, cred, root, "l", "file", backend.SetAttr{})
 			return err
 		}},
-		{"mknod", 1, func() error {
+		{"mknod", 1, 0, func() error {
 			_, _, _, err := fs.Mknod(ctx, cred, root, "fifo", backend.TypeFIFO, 0, 0, backend.SetAttr{})
 			return err
 		}},
-		{"link", 1, func() error { _, _, err := fs.Link(ctx, cred, file, sub, "hard"); return err }},
-		{"rename in one directory", 1, func() error { _, _, err := fs.Rename(ctx, cred, root, "new", root, "new2"); return err }},
-		{"rename across directories", 2, func() error { _, _, err := fs.Rename(ctx, cred, root, "new2", sub, "moved"); return err }},
-		{"remove", 1, func() error { _, err := fs.Remove(ctx, cred, sub, "moved"); return err }},
-		{"rmdir", 1, func() error { _, err := fs.Rmdir(ctx, cred, root, "d"); return err }},
+		{"link", 1, 0, func() error { _, _, err := fs.Link(ctx, cred, file, sub, "hard"); return err }},
+		{"rename in one directory", 1, 0, func() error { _, _, err := fs.Rename(ctx, cred, root, "new", root, "new2"); return err }},
+		{"rename across directories", 2, 0, func() error { _, _, err := fs.Rename(ctx, cred, root, "new2", sub, "moved"); return err }},
+		{"remove", 1, 0, func() error { _, err := fs.Remove(ctx, cred, sub, "moved"); return err }},
+		{"rmdir", 1, 0, func() error { _, err := fs.Rmdir(ctx, cred, root, "d"); return err }},
 	}
 	for _, tc := range cases {
-		before := fs.dirSyncs.Load()
+		before, filesBefore := fs.dirSyncs.Load(), fs.fileSyncs.Load()
 		if err := tc.op(); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		if got := fs.dirSyncs.Load() - before; got != tc.syncs {
 			t.Errorf("%s: %d directory fsyncs, want %d", tc.name, got, tc.syncs)
+		}
+		if got := fs.fileSyncs.Load() - filesBefore; got != tc.fileSyncs {
+			t.Errorf("%s: %d fsyncs of the new file, want %d", tc.name, got, tc.fileSyncs)
 		}
 	}
 
@@ -510,5 +514,21 @@ func TestEntryOpsAreDurable(t *testing.T) {
 	}
 	if got := fs.wholeSyncs.Load(); got != 0 {
 		t.Errorf("%d whole file system syncs for readable directories, want 0", got)
+	}
+}
+
+// TestSyncDirFallsBackWhenOpenFails checks that a directory that cannot be
+// opened for fsync, for any reason, gets a whole file system sync and no
+// error: the operation before the sync has already changed the directory.
+func TestSyncDirFallsBackWhenOpenFails(t *testing.T) {
+	fs, _ := newTestFS(t)
+	before := fs.wholeSyncs.Load()
+	// A closed descriptor makes the open fail with EBADF, as a full
+	// descriptor table would with EMFILE.
+	if err := fs.syncDir(&object{fd: -1}); err != nil {
+		t.Errorf("syncDir of an unopenable directory: %v, want nil", err)
+	}
+	if got := fs.wholeSyncs.Load() - before; got != 1 {
+		t.Errorf("%d whole file system syncs, want 1", got)
 	}
 }

@@ -350,9 +350,14 @@ func (fs *FS) openChild(dir *object, name string) (*object, error) {
 // Such a handle is stale at its first use, never another object's.
 func (fs *FS) statChild(dirfd int, name string, st *unix.Stat_t) (handle.ID, error) {
 	var stx unix.Statx_t
-	err := statxName(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS, &stx)
+	err := statxName(dirfd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, unix.STATX_BASIC_STATS, &stx)
 	if err != nil {
 		return handle.ID{}, err
+	}
+	if stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+		// Kernels before 5.8 do not report mount roots. Opening the name
+		// with RESOLVE_NO_XDEV still rejects every mount point.
+		return fs.openChildID(dirfd, name, st)
 	}
 	statFromStatx(st, &stx)
 	if stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 || st.Dev != fs.rootDev {
@@ -363,6 +368,18 @@ func (fs *FS) statChild(dirfd int, name string, st *unix.Stat_t) (handle.ID, err
 		return handle.ID{}, err
 	}
 	return handle.ID{Ino: st.Ino, Gen: gen}, nil
+}
+
+// openChildID is statChild by opening name, for kernels whose statx does
+// not report mount roots.
+func (fs *FS) openChildID(dirfd int, name string, st *unix.Stat_t) (handle.ID, error) {
+	obj, err := fs.openChild(&object{fd: dirfd}, name)
+	if err != nil {
+		return handle.ID{}, err
+	}
+	defer obj.close()
+	*st = obj.st
+	return obj.id, nil
 }
 
 // statFromStatx fills st from the basic fields of stx, encoding device
