@@ -223,6 +223,10 @@ type FS interface {
 	// WriteVerifier returns the verifier of unstable writes; it changes
 	// every time the server starts.
 	WriteVerifier() [8]byte
+	// Known reports whether handle h names an object that the backend can
+	// find without a search: one it resolved recently. A call on such a
+	// handle that only reads returns quickly.
+	Known(h []byte) bool
 
 	GetAttr(ctx context.Context, c *Cred, h []byte) (Attr, error)
 	// SetAttr changes attributes. If guard is non-nil, it fails with

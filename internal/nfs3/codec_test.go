@@ -632,8 +632,32 @@ func TestOnlyReadingProceduresAreQuick(t *testing.T) {
 		ProcRename: true, ProcLink: true, ProcCommit: true,
 	}
 	for proc, p := range prog.Procs {
-		if p.Quick == writing[proc] {
-			t.Errorf("%s: Quick is %v", p.Name, p.Quick)
+		if quick := p.Quick != nil; quick == writing[proc] {
+			t.Errorf("%s: quick is %v", p.Name, quick)
 		}
+	}
+}
+
+// TestQuickOnlyWithKnownHandle checks that a reading call counts as quick
+// only when the backend knows its handle, because an unknown one may need
+// a search of the whole tree.
+func TestQuickOnlyWithKnownHandle(t *testing.T) {
+	fs := &stubFS{known: func(h []byte) bool { return bytes.Equal(h, []byte{7}) }}
+	prog := NewProgram(fs, Options{})
+	quick := prog.Procs[ProcGetattr].Quick
+	for _, tc := range []struct {
+		fh   []byte
+		want bool
+	}{{[]byte{7}, true}, {[]byte{8}, false}} {
+		var d xdr.Decoder
+		d.Reset(encodeArgs(func(e *xdr.Encoder) { e.Opaque(tc.fh) }))
+		if got := quick(d); got != tc.want {
+			t.Errorf("GETATTR of handle %x: quick %v, want %v", tc.fh, got, tc.want)
+		}
+	}
+	var truncated xdr.Decoder
+	truncated.Reset([]byte{0, 0, 0, 9})
+	if quick(truncated) {
+		t.Error("GETATTR with a truncated handle counted as quick")
 	}
 }

@@ -256,12 +256,17 @@ type stubFS struct {
 	readDir func(args backend.ReadDirArgs) (backend.ReadDirResult, error)
 	getAttr func(h []byte) (backend.Attr, error)
 	read    func(h []byte, off uint64, buf []byte) (int, bool, *backend.Attr, error)
+	known   func(h []byte) bool
 	lastDir backend.ReadDirArgs
 }
 
 func (s *stubFS) Root() []byte { return []byte{1} }
 
 func (s *stubFS) WriteVerifier() [8]byte { return [8]byte{9, 9, 9, 9, 9, 9, 9, 9} }
+
+func (s *stubFS) Known(h []byte) bool {
+	return s.known == nil || s.known(h)
+}
 
 func (s *stubFS) Lookup(_ context.Context, _ *backend.Cred, dir []byte, name string) ([]byte, backend.Attr, *backend.Attr, error) {
 	return s.lookup(dir, name)

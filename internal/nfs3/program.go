@@ -53,8 +53,10 @@ type server struct {
 	readOnly bool
 }
 
-// quickProcs are the procedures that only read, so their handlers wait at
-// most for a disk read, never for an fsync or a large write.
+// quickProcs are the procedures that only read. Their handlers wait at
+// most for a disk read, never for an fsync or a large write, as long as
+// their handle is known to the backend, which can otherwise search the
+// whole tree for it.
 var quickProcs = map[int]bool{
 	ProcNull: true, ProcGetattr: true, ProcLookup: true, ProcAccess: true,
 	ProcReadlink: true, ProcRead: true, ProcReaddir: true, ProcReaddirplus: true,
@@ -70,7 +72,10 @@ func NewProgram(fs backend.FS, opts Options) oncrpc.Program {
 	}
 	procs := make([]oncrpc.Procedure, ProcCommit+1)
 	set := func(proc int, name string, h oncrpc.Handler) {
-		procs[proc] = oncrpc.Procedure{Name: name, Handler: h, Quick: quickProcs[proc]}
+		procs[proc] = oncrpc.Procedure{Name: name, Handler: h}
+		if quickProcs[proc] {
+			procs[proc].Quick = s.knownHandle
+		}
 	}
 	set(ProcNull, "NULL", s.null)
 	set(ProcGetattr, "GETATTR", s.getattr)
@@ -95,6 +100,17 @@ func NewProgram(fs backend.FS, opts Options) oncrpc.Program {
 	set(ProcPathconf, "PATHCONF", s.pathconf)
 	set(ProcCommit, "COMMIT", s.commit)
 	return oncrpc.Program{Name: "NFS", Prog: Program, Vers: Version, Procs: procs}
+}
+
+// knownHandle reports whether the arguments start with a file handle that
+// the backend knows, as those of every quick procedure but NULL do. NULL
+// has no arguments and nothing to wait for.
+func (s *server) knownHandle(args xdr.Decoder) bool {
+	if args.Remaining() == 0 {
+		return true
+	}
+	fh := args.Opaque(NFS3_FHSIZE)
+	return args.Err() == nil && s.fs.Known(fh)
 }
 
 // finish returns oncrpc.ErrGarbageArgs, wrapped with the cause, when the

@@ -246,7 +246,7 @@ func (c *conn) handleRecord(rec *[]byte) bool {
 	}
 	c.calls.Add(1)
 	proc := &prog.Procs[call.Proc]
-	if proc.Quick && c.active.Load() == 1 && c.br.Buffered() == 0 {
+	if proc.Quick != nil && c.active.Load() == 1 && c.br.Buffered() == 0 && proc.Quick(st.args) {
 		// No other call of this connection runs or waits in the read
 		// buffer, so the reader runs this one itself and no other thread
 		// is woken. In a QEMU TCG guest, thread wake-ups and scheduling

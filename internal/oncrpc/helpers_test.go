@@ -84,7 +84,7 @@ func testProgram(vers uint32, h *testHooks) Program {
 					return ctx.Err()
 				}
 			}},
-			procQuick: {Name: "QUICK", Quick: true, Handler: func(ctx context.Context, _ *Call, _ *xdr.Decoder, res *xdr.Encoder) error {
+			procQuick: {Name: "QUICK", Quick: func(xdr.Decoder) bool { return true }, Handler: func(ctx context.Context, _ *Call, _ *xdr.Decoder, res *xdr.Encoder) error {
 				h.slowStarted <- struct{}{}
 				select {
 				case <-h.slowRelease:

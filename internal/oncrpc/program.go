@@ -58,10 +58,12 @@ type Handler func(ctx context.Context, call *Call, args *xdr.Decoder, res *xdr.E
 type Procedure struct {
 	Name    string // procedure name for logs, such as "GETATTR"
 	Handler Handler
-	// Quick marks a handler that does not wait for long, such as one that
-	// only reads. The connection's reader goroutine runs a quick call
-	// itself when no other call of the connection is running or waiting.
-	Quick bool
+	// Quick, when set, reports whether the call with the given arguments
+	// returns without waiting long, such as one that only reads. It gets
+	// a copy of the argument decoder. The connection's reader goroutine
+	// runs a quick call itself when no other call of the connection is
+	// running or waiting.
+	Quick func(args xdr.Decoder) bool
 }
 
 // Program is one version of an RPC program. Procs is indexed by procedure

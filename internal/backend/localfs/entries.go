@@ -92,9 +92,9 @@ func (fs *FS) finishNew(c *backend.Cred, dir *object, name string, sa backend.Se
 	// The attributes were set after the entry was made, possibly after
 	// another call's fsync committed the entry, so the parent's sync alone
 	// may miss them. A new directory is synced itself.
-	// NOTE: symlinks and device nodes cannot be opened for fsync. Their
-	// attributes are durable once the next journal commit of the file
-	// system lands (on ext4 the parent's fsync forces one).
+	// NOTE: symlinks and device nodes cannot be opened for fsync, so only
+	// the parent's sync covers their attributes, and whether it does
+	// depends on the file system's journal.
 	if obj.isDir() {
 		if err := fs.syncDir(obj); err != nil {
 			return fs.encode(obj.id), fs.statAttr(c, obj.fd), err

@@ -69,6 +69,14 @@ func (c *fileCache) get(id handle.ID, write bool) *cachedFile {
 	return f
 }
 
+// has reports whether file id is cached.
+func (c *fileCache) has(id handle.ID) bool {
+	s := c.shard(id.Ino)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[id] != nil
+}
+
 // add caches fd as file id and returns the entry with a reference. If
 // another call cached the same file meanwhile with enough access, fd is
 // closed and that entry is returned. add takes ownership of fd.

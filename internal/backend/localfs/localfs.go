@@ -274,6 +274,22 @@ func (fs *FS) Root() []byte {
 // WriteVerifier returns the random verifier chosen by New.
 func (fs *FS) WriteVerifier() [8]byte { return fs.verifier }
 
+// Known reports whether h is the root or has its path or an open
+// descriptor cached, so that resolving it needs no search of the tree.
+func (fs *FS) Known(h []byte) bool {
+	id, err := fs.decode(h)
+	if err != nil {
+		return false
+	}
+	if id.Ino == fs.rootIno {
+		return true
+	}
+	if _, ok := fs.paths.get(id); ok {
+		return true
+	}
+	return fs.files.has(id)
+}
+
 // exportKey derives the key that ties handles to this export. It hashes the
 // file system id, the kernel handle of the root (when there is one) and the
 // root inode number. All of them survive restarts and reboots on

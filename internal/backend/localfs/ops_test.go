@@ -532,3 +532,30 @@ func TestSyncDirFallsBackWhenOpenFails(t *testing.T) {
 		t.Errorf("%d whole file system syncs, want 1", got)
 	}
 }
+
+// TestKnownHandles checks which handles resolve without a search: the
+// root, and objects whose path or descriptor is cached.
+func TestKnownHandles(t *testing.T) {
+	fs, _ := newTestFS(t)
+	if !fs.Known(fs.Root()) {
+		t.Error("root not known")
+	}
+	f := mustCreate(t, fs, fs.Root(), "f")
+	if !fs.Known(f) {
+		t.Error("a file just created is not known")
+	}
+	fs.paths = new(pathCache)
+	fs.files.closeAll()
+	if fs.Known(f) {
+		t.Error("a file with no cached path or descriptor is known")
+	}
+	if _, err := fs.GetAttr(ctx, cred, f); err != nil {
+		t.Fatal(err)
+	}
+	if !fs.Known(f) {
+		t.Error("a file just resolved is not known")
+	}
+	if fs.Known([]byte("not a handle")) {
+		t.Error("an invalid handle is known")
+	}
+}
