@@ -35,9 +35,10 @@
 //
 // RFC 1813 (section 1.6) makes CREATE, MKDIR, SYMLINK, MKNOD, REMOVE,
 // RMDIR, RENAME and LINK synchronous: their changes must be on stable
-// storage when the reply leaves. The backend fsyncs the changed directories
-// before it returns, as the Linux nfsd does with its default sync export
-// option. WRITE is durable when the client asks for FILE_SYNC or DATA_SYNC,
+// storage when the reply leaves, as the Linux nfsd ensures with its default
+// sync export option. The backend fsyncs a new regular file or directory,
+// which on ext4, XFS and btrfs also commits its entry in the parent, and
+// otherwise the changed directories, before it returns. WRITE is durable when the client asks for FILE_SYNC or DATA_SYNC,
 // or after COMMIT. SETATTR is not synchronous in the RFC and is not synced.
 //
 // # Generations

@@ -177,14 +177,14 @@ func testAsOrdinaryUser(t *testing.T, dir string) {
 
 	t.Run("write-only directory", func(t *testing.T) {
 		// fsync needs a directory open for reading, which mode 0333 denies
-		// to the owner, so CREATE syncs the whole file system instead.
+		// to the owner, so SYMLINK syncs the whole file system instead.
 		d := mustMkdir(t, fs, fs.Root(), "dropbox")
 		if _, err := fs.SetAttr(ctx, caller, d, backend.SetAttr{Mode: u32(0o333)}, nil); err != nil {
 			t.Fatal(err)
 		}
 		before := fs.wholeSyncs.Load()
-		if _, _, _, err := fs.Create(ctx, caller, d, "letter", backend.CreateArgs{Mode: backend.CreateGuarded}); err != nil {
-			t.Fatalf("create in a 0333 directory: %v", err)
+		if _, _, _, err := fs.Symlink(ctx, caller, d, "letter", "target", backend.SetAttr{}); err != nil {
+			t.Fatalf("symlink in a 0333 directory: %v", err)
 		}
 		if got := fs.wholeSyncs.Load() - before; got != 1 {
 			t.Errorf("%d whole file system syncs, want 1", got)
