@@ -64,6 +64,19 @@ func (r *argReader) dirOp(a *dirOpArgs) {
 	a.name = r.name()
 }
 
+// time reads an nfstime3. nseconds of a second or more is not a valid
+// time: it gives NFS3ERR_INVAL instead of rolling over into the seconds,
+// which could pass the 32-bit range of nfstime3.
+func (r *argReader) time() time.Time {
+	sec := r.d.Uint32()
+	nsec := r.d.Uint32()
+	if nsec >= 1e9 {
+		r.setBad(NFS3ERR_INVAL)
+		nsec = 0
+	}
+	return time.Unix(int64(sec), int64(nsec))
+}
+
 // setTime reads a set_atime or set_mtime.
 func (r *argReader) setTime() backend.SetTime {
 	how := TimeHow(r.d.Uint32())
@@ -71,7 +84,7 @@ func (r *argReader) setTime() backend.SetTime {
 	case DONT_CHANGE, SET_TO_SERVER_TIME:
 		return backend.SetTime{How: how}
 	case SET_TO_CLIENT_TIME:
-		return backend.SetTime{How: backend.TimeClient, Time: decodeTime(r.d)}
+		return backend.SetTime{How: backend.TimeClient, Time: r.time()}
 	}
 	r.d.Fail(errBadEnum)
 	return backend.SetTime{}
@@ -149,7 +162,7 @@ func decodeSetattrArgs(r *argReader, a *setattrArgs) {
 	a.fh = r.fh()
 	r.sattr(&a.attr)
 	if a.check = r.d.Bool(); a.check {
-		a.guardCtm = decodeTime(r.d)
+		a.guardCtm = r.time()
 	}
 }
 

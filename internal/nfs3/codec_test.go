@@ -661,3 +661,34 @@ func TestQuickOnlyWithKnownHandle(t *testing.T) {
 		t.Error("GETATTR with a truncated handle counted as quick")
 	}
 }
+
+// TestTimeWithOverlongNanoseconds checks that an nfstime3 whose nseconds is
+// a second or more gets NFS3ERR_INVAL instead of rolling over into the
+// seconds: from 0xffffffff seconds the rollover left the 32-bit range.
+func TestTimeWithOverlongNanoseconds(t *testing.T) {
+	for _, tc := range []struct {
+		nsec uint32
+		want Nfsstat3
+	}{{999999999, NFS3_OK}, {1000000000, NFS3ERR_INVAL}, {0xffffffff, NFS3ERR_INVAL}} {
+		args := encodeArgs(func(e *xdr.Encoder) {
+			e.Opaque([]byte{1})
+			for range 4 { // mode, uid, gid, size: not set
+				e.Bool(false)
+			}
+			e.Uint32(uint32(DONT_CHANGE)) // atime
+			e.Uint32(uint32(SET_TO_CLIENT_TIME))
+			e.Uint32(0xffffffff)
+			e.Uint32(tc.nsec)
+			e.Bool(false) // no guard
+		})
+		var a setattrArgs
+		r := argReader{d: xdr.NewDecoder(args)}
+		decodeSetattrArgs(&r, &a)
+		if err := r.d.Err(); err != nil {
+			t.Fatalf("nseconds %d: %v", tc.nsec, err)
+		}
+		if r.bad != tc.want {
+			t.Errorf("nseconds %d: status %v, want %v", tc.nsec, r.bad, tc.want)
+		}
+	}
+}

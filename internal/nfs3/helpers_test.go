@@ -284,3 +284,10 @@ func (s *stubFS) GetAttr(_ context.Context, _ *backend.Cred, h []byte) (backend.
 func (s *stubFS) Read(_ context.Context, _ *backend.Cred, h []byte, off uint64, buf []byte) (int, bool, *backend.Attr, error) {
 	return s.read(h, off, buf)
 }
+
+// decodeTime reads an nfstime3 of a reply.
+func decodeTime(d *xdr.Decoder) time.Time {
+	sec := d.Uint32()
+	nsec := d.Uint32()
+	return time.Unix(int64(sec), int64(nsec))
+}

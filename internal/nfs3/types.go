@@ -128,13 +128,6 @@ func encodeTime(e *xdr.Encoder, t time.Time) {
 	e.Uint32(nsec)
 }
 
-// decodeTime reads an nfstime3.
-func decodeTime(d *xdr.Decoder) time.Time {
-	sec := d.Uint32()
-	nsec := d.Uint32()
-	return time.Unix(int64(sec), int64(nsec))
-}
-
 // encodeFattr3 appends a fattr3 made from a. Only the permission bits of
 // a.Mode are sent, because the type travels in its own field.
 func encodeFattr3(e *xdr.Encoder, a *backend.Attr) {
