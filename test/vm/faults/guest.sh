@@ -9,36 +9,11 @@
 # to run instead of all of them.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../guest-lib.sh"
 FAULTS_SCENARIO=faults-guest
 
 ALL_SCENARIOS="fsx-kill durability disk-full fd-limit host-mount"
 SCENARIO_TIMEOUT=${FAULTS_SCENARIO_TIMEOUT:-300}
-
-# Print the block device with the virtio serial that run-guest.sh sets.
-find_disk() {
-	local serial_file
-	for serial_file in /sys/block/vd*/serial; do
-		if [[ -r $serial_file && $(<"$serial_file") == vmtest-disk ]]; then
-			local dir=${serial_file%/serial}
-			echo "/dev/${dir##*/}"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# Add the burrow user to the overlay's /etc/passwd and /etc/group; the
-# host's files stay untouched. setpriv needs no shadow entry.
-add_burrow_user() {
-	grep -v '^burrow:' /etc/passwd | grep -v ':x:1000:' >"$FAULTS_STATE_DIR/passwd" || true
-	echo 'burrow:x:1000:1000:burrow faults:/home/burrow:/bin/bash' >>"$FAULTS_STATE_DIR/passwd"
-	cat "$FAULTS_STATE_DIR/passwd" >/etc/passwd
-	grep -v '^burrow:' /etc/group | grep -v ':x:1000:' >"$FAULTS_STATE_DIR/group" || true
-	echo 'burrow:x:1000:' >>"$FAULTS_STATE_DIR/group"
-	cat "$FAULTS_STATE_DIR/group" >/etc/group
-	mkdir -p /home/burrow
-	chown 1000:1000 /home/burrow
-}
 
 prepare() {
 	local disk start=$SECONDS
@@ -47,7 +22,7 @@ prepare() {
 	mkfs.ext4 -q -F -L faults-export -E lazy_itable_init=0,lazy_journal_init=0 "$disk" || fail "mkfs.ext4 $disk failed"
 	mkdir -p /export
 	mount -t ext4 "$disk" /export || fail "mounting $disk on /export failed"
-	add_burrow_user
+	add_user burrow 1000 /home/burrow
 	chmod 0755 /export
 	log "formatted $disk as ext4 on /export and added the burrow user in $((SECONDS - start))s"
 }
