@@ -27,6 +27,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+source test/vm/ganesha-conf.sh
 
 RUNS=${RUNS:-5}
 DURATION=${DURATION:-5s}
@@ -133,30 +134,7 @@ wait_port() {
 }
 
 write_ganesha_conf() {
-	cat >"$BENCH_DIR/ganesha.conf" <<EOF
-NFS_CORE_PARAM {
-	NFS_Port = $GANESHA_NFS_PORT;
-	MNT_Port = $GANESHA_MNT_PORT;
-	NLM_Port = 20492;
-	Rquota_Port = 20493;
-	Protocols = 3;
-	Enable_NLM = false;
-	Enable_RQUOTA = false;
-	Enable_UDP = false;
-}
-NFSV4 { Graceless = true; }
-NFS_KRB5 { Active_krb5 = false; }
-EXPORT {
-	Export_Id = 1;
-	Path = $EXPORT;
-	Pseudo = $EXPORT;
-	Protocols = 3;
-	Transports = TCP;
-	Access_Type = RW;
-	Squash = No_Root_Squash;
-	FSAL { Name = VFS; }
-}
-EOF
+	print_ganesha_config "$EXPORT" "$GANESHA_NFS_PORT" "$GANESHA_MNT_PORT" 20492 20493 >"$BENCH_DIR/ganesha.conf"
 }
 
 # start_servers starts every server and sets SERVERS to those that run.

@@ -15,6 +15,7 @@
 # runs any of it: editing the file during a run cannot corrupt that run.
 {
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/ganesha-conf.sh"
 
 SERVER=${E2E_SERVER:-burrow}
 EXPORT_DIR=/export
@@ -190,35 +191,9 @@ stop_knfsd_helpers() {
 	stop_pid_file "$STATE_DIR/rpcbind.pid" rpcbind
 }
 
-# nfs-ganesha (4.3 in Debian 12) with FSAL VFS, NFSv3 over TCP only.
-# Bind_Addr stays unset: with lo as the only interface, ganesha 4.3 cannot
-# resolve 127.0.0.1 (getaddrinfo with AI_ADDRCONFIG ignores loopback) and
-# exits.
 write_ganesha_config() {
-	cat >"$STATE_DIR/ganesha.conf" <<EOF
-NFS_CORE_PARAM {
-	NFS_Port = $NFS_PORT;
-	MNT_Port = $GANESHA_MOUNT_PORT;
-	NLM_Port = 20049;
-	Rquota_Port = 20050;
-	Protocols = 3;
-	Enable_NLM = false;
-	Enable_RQUOTA = false;
-	Enable_UDP = false;
-}
-NFSV4 { Graceless = true; }
-NFS_KRB5 { Active_krb5 = false; }
-EXPORT {
-	Export_Id = 1;
-	Path = $EXPORT_DIR;
-	Pseudo = $EXPORT_DIR;
-	Protocols = 3;
-	Transports = TCP;
-	Access_Type = RW;
-	Squash = No_Root_Squash;
-	FSAL { Name = VFS; }
-}
-EOF
+	# NLM and RQUOTA are off, so their ports only need to be free.
+	print_ganesha_config "$EXPORT_DIR" "$NFS_PORT" "$GANESHA_MOUNT_PORT" 20049 20050 >"$STATE_DIR/ganesha.conf"
 }
 
 # ganesha exits at start when it cannot register with rpcbind, even with
