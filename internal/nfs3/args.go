@@ -64,9 +64,9 @@ func (r *argReader) dirOp(a *dirOpArgs) {
 	a.name = r.name()
 }
 
-// time reads an nfstime3. nseconds of a second or more is not a valid
-// time: it gives NFS3ERR_INVAL instead of rolling over into the seconds,
-// which could pass the 32-bit range of nfstime3.
+// time reads an nfstime3. An nseconds value of a second or more is
+// invalid and gives NFS3ERR_INVAL, because rolling it over into the seconds
+// could leave the 32-bit range of nfstime3.
 func (r *argReader) time() time.Time {
 	sec := r.d.Uint32()
 	nsec := r.d.Uint32()

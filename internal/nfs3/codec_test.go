@@ -639,8 +639,8 @@ func TestOnlyReadingProceduresAreQuick(t *testing.T) {
 }
 
 // TestQuickOnlyWithKnownHandle checks that a reading call counts as quick
-// only when the backend knows its handle, because an unknown one may need
-// a search of the whole tree.
+// only when backend.FS.Known accepts its handle, because an unknown one may
+// need a search of the whole tree.
 func TestQuickOnlyWithKnownHandle(t *testing.T) {
 	fs := &stubFS{known: func(h []byte) bool { return bytes.Equal(h, []byte{7}) }}
 	prog := NewProgram(fs, Options{})

@@ -103,8 +103,8 @@ func NewProgram(fs backend.FS, opts Options) oncrpc.Program {
 }
 
 // knownHandle reports whether the arguments start with a file handle that
-// the backend knows, as those of every quick procedure but NULL do. NULL
-// has no arguments and nothing to wait for.
+// backend.FS.Known accepts. Every quick procedure but NULL starts with a
+// handle, and NULL, with no arguments, has nothing to wait for.
 func (s *server) knownHandle(args xdr.Decoder) bool {
 	if args.Remaining() == 0 {
 		return true

@@ -58,11 +58,10 @@ type Handler func(ctx context.Context, call *Call, args *xdr.Decoder, res *xdr.E
 type Procedure struct {
 	Name    string // procedure name for logs, such as "GETATTR"
 	Handler Handler
-	// Quick, when set, reports whether the call with the given arguments
-	// returns without waiting long, such as one that only reads. It gets
-	// a copy of the argument decoder. The connection's reader goroutine
-	// runs a quick call itself when no other call of the connection is
-	// running or waiting.
+	// Quick, when set, reports whether the call with these arguments (a
+	// copy of the decoder) returns without waiting long. The reader
+	// goroutine runs such a call itself when no other call of its
+	// connection is running or waiting.
 	Quick func(args xdr.Decoder) bool
 }
 

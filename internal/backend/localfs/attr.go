@@ -97,7 +97,10 @@ func statWcc(fd int) *backend.WccAttr {
 
 // procPath is the /proc magic link of fd, the fallback for system calls
 // that do not take AT_EMPTY_PATH on older kernels.
-func procPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
+func procPath(fd int) string { return procFDDir + "/" + strconv.Itoa(fd) }
+
+// procFDDir is the directory of this process's open descriptors.
+const procFDDir = "/proc/self/fd"
 
 // chmodFD sets the permission bits of the object open as fd, which may be
 // an O_PATH descriptor. It uses fchmodat2 with AT_EMPTY_PATH (Linux 6.6 and

@@ -14,15 +14,14 @@ type rootPath struct {
 	p atomic.Pointer[string]
 }
 
-// linkTarget writes into buf the path that the magic link of descriptor
-// fd reports. It reads the link relative to fs.procFDs, the descriptor of
-// /proc/self/fd, which saves the kernel walking "/proc/self/fd" on each
-// call: a third of the cost of readlink natively, and the check runs for
-// every READ and WRITE of a cached file.
+// linkTarget writes into buf the path of the descriptor whose number is
+// fdName. It reads the magic link relative to fs.procFDs, an open
+// /proc/self/fd, so the kernel does not walk "/proc/self/fd" on every READ
+// and WRITE of a cached file (a third of the cost of readlink natively).
 func (fs *FS) linkTarget(fdName string, buf []byte) ([]byte, error) {
 	dirfd, name := fs.procFDs, fdName
 	if dirfd < 0 {
-		dirfd, name = unix.AT_FDCWD, "/proc/self/fd/"+fdName
+		dirfd, name = unix.AT_FDCWD, procFDDir+"/"+fdName
 	}
 	path, err := newNameBuf(name)
 	if err != nil {

@@ -193,7 +193,8 @@ func TestMountPointNotCrossed(t *testing.T) {
 
 // TestBindMountNotCrossed covers a bind mount of a directory outside the
 // export onto a directory inside it. Both are on the same file system, so
-// only the mount-root flag of statx tells LOOKUP and READDIRPLUS to stop.
+// LOOKUP and READDIRPLUS detect the mount only by the mount-root flag of
+// statx.
 func TestBindMountNotCrossed(t *testing.T) {
 	fs, export, outside := newConfinedFS(t)
 	mnt := filepath.Join(export, "bound")

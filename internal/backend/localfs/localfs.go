@@ -184,7 +184,7 @@ func New(root string, opts Options) (*FS, error) {
 	// The fd directory of this process, shared by its threads, for the
 	// checks of cached descriptors. Without procfs those checks fail and
 	// every call resolves its handle again.
-	if fd, err := unix.Open("/proc/self/fd", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+	if fd, err := unix.Open(procFDDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
 		fs.procFDs = fd
 	}
 	// syncDir falls back to syncfs through this descriptor when it cannot
