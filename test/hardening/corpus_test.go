@@ -3,8 +3,10 @@ package hardening
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/burrow-nfs/burrow/internal/mount"
@@ -187,7 +189,14 @@ func TestCorpusReplay(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			nc := s.dialRaw(t)
 			if _, err := nc.Write(tc.send); err != nil {
-				t.Fatalf("sending the case: %v", err)
+				// A case the server must close on may be cut off while it
+				// is still being sent: the server closes on the first bad
+				// record mark, and the rest of a 6 MiB send meets a reset.
+				if !tc.closed || !(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
+					t.Fatalf("sending the case: %v", err)
+				}
+				s.expectNull(t)
+				return
 			}
 			if tc.closeWrite {
 				nc.(*net.TCPConn).CloseWrite()
